@@ -1,1 +1,6 @@
-Console.WriteLine("x");
+using System.CommandLine;
+using JobKit.Cli.Commands;
+
+var root = new RootCommand("JobKit: run Kubernetes Jobs safely, around the ConfigMaps they read.");
+root.Subcommands.Add(SandboxCommand.Create());
+return await root.Parse(args).InvokeAsync().ConfigureAwait(false);

@@ -103,6 +103,11 @@ public sealed class Informer<T>
             {
                 resourceVersion = null;
             }
+            catch (KubernetesException e) when (e.Status?.Code == (int)HttpStatusCode.Gone)
+            {
+                // A watch from a resourceVersion the server no longer holds ends with an ERROR event carrying 410.
+                resourceVersion = null;
+            }
             catch (Exception) when (!cancellationToken.IsCancellationRequested)
             {
                 // Connection dropped or server restarting: resume from the last resourceVersion after a pause.
