@@ -38,10 +38,12 @@ public sealed class ApiServer : IAsyncDisposable
     private readonly ApiServerOptions options;
     private readonly WebApplication app;
     private readonly HttpClient kubeletClient;
+    private readonly ILogger logger;
     private long requestCount;
 
-    private ApiServer(ApiService api, ApiServerOptions options, WebApplication app)
+    private ApiServer(ApiService api, ApiServerOptions options, WebApplication app, ILogger logger)
     {
+        this.logger = logger;
         this.api = api;
         this.options = options;
         this.app = app;
@@ -77,13 +79,12 @@ public sealed class ApiServer : IAsyncDisposable
             });
         });
         var app = builder.Build();
-        var server = new ApiServer(api, options, app);
+        var server = new ApiServer(api, options, app, loggerFactory.CreateLogger("kube-apiserver"));
         app.Run(server.HandleAsync);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var address = app.Urls.First();
         var port = new Uri(address.Replace("[::]", "127.0.0.1", StringComparison.Ordinal)).Port;
         server.Url = new Uri($"https://127.0.0.1:{port}");
-        _ = loggerFactory;
         return server;
     }
 
@@ -132,6 +133,14 @@ public sealed class ApiServer : IAsyncDisposable
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
         }
+        catch (Exception e)
+        {
+            logger.LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+            if (!context.Response.HasStarted)
+            {
+                await WriteStatusAsync(context, new ApiException(500, "InternalError", $"Internal error occurred: {e.Message}")).ConfigureAwait(false);
+            }
+        }
     }
 
     private bool Authenticated(HttpRequest request)
@@ -162,6 +171,15 @@ public sealed class ApiServer : IAsyncDisposable
                 return;
             case ["apis", var group, var version]:
                 await WriteJsonAsync(context, 200, Discovery.Resources(group, version) ?? throw NotFoundPath(path)).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3"]:
+                await WriteJsonAsync(context, 200, Discovery.OpenApiV3Root()).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "api", var version]:
+                await WriteJsonAsync(context, 200, Discovery.OpenApiV3("", version) ?? throw NotFoundPath(path)).ConfigureAwait(false);
+                return;
+            case ["openapi", "v3", "apis", var group, var version]:
+                await WriteJsonAsync(context, 200, Discovery.OpenApiV3(group, version) ?? throw NotFoundPath(path)).ConfigureAwait(false);
                 return;
             case ["api", var version, .. var rest]:
                 await ResourceAsync(context, "", version, rest, path).ConfigureAwait(false);

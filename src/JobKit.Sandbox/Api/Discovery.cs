@@ -104,6 +104,55 @@ public static class Discovery
         };
     }
 
+    /// <summary>
+    /// The OpenAPI v3 index. The sandbox publishes no schemas, only each kind's PATCH operation with its
+    /// fieldValidation parameter: what kubectl reads to learn that the server validates fields itself
+    /// (cli-runtime's queryParamVerifierV3), so it skips client-side schema validation.
+    /// </summary>
+    public static JsonObject OpenApiV3Root()
+    {
+        var paths = new JsonObject();
+        foreach (var gv in ResourceTypes.All.Select(t => (t.Group, t.Version)).Distinct())
+        {
+            var path = gv.Group.Length == 0 ? $"api/{gv.Version}" : $"apis/{gv.Group}/{gv.Version}";
+            paths[path] = new JsonObject { ["serverRelativeURL"] = $"/openapi/v3/{path}?hash={KubernetesVersion}" };
+        }
+        return new JsonObject { ["paths"] = paths };
+    }
+
+    public static JsonObject? OpenApiV3(string group, string version)
+    {
+        var types = ResourceTypes.All.Where(t => t.Group == group && t.Version == version).ToList();
+        if (types.Count == 0)
+        {
+            return null;
+        }
+        var paths = new JsonObject();
+        foreach (var type in types)
+        {
+            var prefix = group.Length == 0 ? $"/api/{version}" : $"/apis/{group}/{version}";
+            var path = type.Namespaced ? $"{prefix}/namespaces/{{namespace}}/{type.Plural}/{{name}}" : $"{prefix}/{type.Plural}/{{name}}";
+            paths[path] = new JsonObject
+            {
+                ["patch"] = new JsonObject
+                {
+                    ["x-kubernetes-group-version-kind"] = new JsonObject { ["group"] = group, ["kind"] = type.Kind, ["version"] = version },
+                    ["parameters"] = new JsonArray(
+                        new JsonObject { ["name"] = "fieldValidation", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string" } },
+                        new JsonObject { ["name"] = "dryRun", ["in"] = "query", ["schema"] = new JsonObject { ["type"] = "string" } }),
+                    ["responses"] = new JsonObject(),
+                },
+            };
+        }
+        return new JsonObject
+        {
+            ["openapi"] = "3.0.0",
+            ["info"] = new JsonObject { ["title"] = "Kubernetes", ["version"] = KubernetesVersion },
+            ["paths"] = paths,
+            ["components"] = new JsonObject(),
+        };
+    }
+
     private static List<string> GroupNames() => ResourceTypes.All.Select(t => t.Group).Where(g => g.Length > 0).Distinct().ToList();
 
     private static JsonObject GroupBody(string group)

@@ -29,7 +29,7 @@ public static class Tables
             }).ToArray()),
             ["rows"] = new JsonArray(objects.Select(o => (JsonNode)new JsonObject
             {
-                ["cells"] = new JsonArray(columns.Select(c => JsonValue.Create(c.Cell(o, now)) as JsonNode).ToArray()),
+                ["cells"] = new JsonArray(columns.Select(c => Cell(c.Cell(o, now))).ToArray()),
                 ["object"] = new JsonObject
                 {
                     ["kind"] = "PartialObjectMetadata",
@@ -98,6 +98,15 @@ public static class Tables
             _ => [name, age],
         };
     }
+
+    private static JsonNode? Cell(object? value) => value switch
+    {
+        null => null,
+        int i => JsonValue.Create(i),
+        long l => JsonValue.Create(l),
+        bool b => JsonValue.Create(b),
+        _ => JsonValue.Create(value.ToString()),
+    };
 
     private static IEnumerable<JsonNode?> Statuses(JsonObject pod) => pod["status"]?["containerStatuses"] as JsonArray ?? [];
 
