@@ -330,6 +330,11 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
             {
                 nextMeta.Remove("finalizers");
             }
+            if (!alreadyDeleting && type.HasGeneration)
+            {
+                // Setting deletionTimestamp counts as a spec change (registry/rest/delete.go BeforeDelete).
+                nextMeta["generation"] = (metadata["generation"]?.GetValue<long>() ?? 0) + 1;
+            }
             if (!alreadyDeleting || grace < (existingGrace ?? 0))
             {
                 // A later DELETE may shorten a grace period, never lengthen it.
