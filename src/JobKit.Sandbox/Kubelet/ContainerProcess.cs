@@ -233,6 +233,16 @@ internal sealed class ContainerProcess : IDisposable
             "--hostname", launch.Hostname,
             "--new-session",
         };
+        var workingDirectory = launch.WorkingDirectory;
+        // Paths that must be created inside the system directories: mount points, and a missing workingDir.
+        var targets = launch.Mounts.Select(m => m.ContainerPath.TrimEnd('/')).ToList();
+        var inSystemDirectory = SystemDirectories.Any(d => workingDirectory.StartsWith(d + "/", StringComparison.Ordinal));
+        var createWorkingDirectory = workingDirectory != "/" && !(inSystemDirectory && Directory.Exists(workingDirectory)) && !SystemDirectories.Contains(workingDirectory);
+        if (createWorkingDirectory)
+        {
+            targets.Add(workingDirectory.TrimEnd('/'));
+        }
+        var remountReadOnly = new List<string>();
         foreach (var directory in SystemDirectories)
         {
             var info = new FileInfo(directory);
@@ -242,7 +252,7 @@ internal sealed class ContainerProcess : IDisposable
             }
             else if (Directory.Exists(directory))
             {
-                arguments.AddRange(["--ro-bind", directory, directory]);
+                AddReadOnlyTree(arguments, directory, targets, remountReadOnly);
             }
         }
         arguments.AddRange(["--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", "/root"]);
@@ -251,15 +261,55 @@ internal sealed class ContainerProcess : IDisposable
         {
             arguments.AddRange([mount.ReadOnly ? "--ro-bind" : "--bind", mount.HostPath, mount.ContainerPath]);
         }
-        var workingDirectory = launch.WorkingDirectory;
-        if (workingDirectory != "/" && !SystemDirectories.Any(d => workingDirectory == d || workingDirectory.StartsWith(d + "/", StringComparison.Ordinal)))
+        if (createWorkingDirectory)
         {
             // The runtime creates a missing workingDir, as container runtimes do.
             arguments.AddRange(["--dir", workingDirectory]);
         }
+        foreach (var directory in remountReadOnly)
+        {
+            arguments.AddRange(["--remount-ro", directory]);
+        }
         arguments.AddRange(["--chdir", workingDirectory, "--"]);
         arguments.AddRange(launch.Command);
         return arguments;
+    }
+
+    /// <summary>
+    /// Makes the host directory visible read-only. When a mount point has to be created inside it (a volume at
+    /// /etc/podinfo), a read-only bind would make that impossible, so the directory becomes a tmpfs holding
+    /// read-only binds of each of its entries, remounted read-only once the volumes are in place.
+    /// </summary>
+    private static void AddReadOnlyTree(List<string> arguments, string directory, List<string> targets, List<string> remountReadOnly)
+    {
+        if (!targets.Any(t => t.StartsWith(directory + "/", StringComparison.Ordinal)))
+        {
+            arguments.AddRange(["--ro-bind", directory, directory]);
+            return;
+        }
+        arguments.AddRange(["--tmpfs", directory]);
+        remountReadOnly.Add(directory);
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory).Order(StringComparer.Ordinal))
+        {
+            if (targets.Contains(entry))
+            {
+                // Whatever is mounted there hides the host's entry anyway.
+                continue;
+            }
+            var info = new FileInfo(entry);
+            if (info.LinkTarget is { } target)
+            {
+                arguments.AddRange(["--symlink", target, entry]);
+            }
+            else if (Directory.Exists(entry))
+            {
+                AddReadOnlyTree(arguments, entry, targets, remountReadOnly);
+            }
+            else
+            {
+                arguments.AddRange(["--ro-bind", entry, entry]);
+            }
+        }
     }
 
     private async Task CopyStreamAsync(Stream stream, string name)
