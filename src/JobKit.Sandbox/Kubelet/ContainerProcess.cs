@@ -12,7 +12,8 @@ internal sealed record ContainerLaunch(
     IReadOnlyList<KeyValuePair<string, string>> Environment,
     string WorkingDirectory,
     string Hostname,
-    IReadOnlyList<VolumeMountPlan> Mounts);
+    IReadOnlyList<VolumeMountPlan> Mounts,
+    string? TerminationMessageFile = null);
 
 /// <summary>A host file or directory that appears inside the confined process at <see cref="ContainerPath"/>.</summary>
 internal sealed record VolumeMountPlan(string HostPath, string ContainerPath, bool ReadOnly);

@@ -42,6 +42,10 @@ internal sealed class PodWorker : IDisposable
     private bool terminating;
     private bool deletionConfirmed;
 
+    /// <summary>status.reason and status.message of the pod, e.g. DeadlineExceeded.</summary>
+    private string? podReason;
+    private string? podMessage;
+
     public PodWorker(PodWorkerContext context, V1Pod pod)
     {
         this.context = context;
@@ -182,12 +186,10 @@ internal sealed class PodWorker : IDisposable
             var allSucceeded = initContainers.All(c => c.Succeeded) && containers.All(c => c.Succeeded);
             phase = allSucceeded ? "Succeeded" : "Failed";
             UpdateConditions();
-        }
-        await PublishStatusAsync().ConfigureAwait(false);
-        lock (gate)
-        {
+            // Set with the phase: a watch event seeing the pod finished must not confirm before the last status is written.
             deletionConfirmed = true;
         }
+        await PublishStatusAsync().ConfigureAwait(false);
         await DeletePodAsync().ConfigureAwait(false);
     }
 
@@ -224,6 +226,10 @@ internal sealed class PodWorker : IDisposable
                 startTime = DateTime.UtcNow;
                 SetCondition("PodReadyToStartContainers", false, null, null);
                 UpdateConditions();
+            }
+            if (pod.Spec.ActiveDeadlineSeconds is { } deadline)
+            {
+                _ = EnforceActiveDeadlineAsync(TimeSpan.FromSeconds(deadline), cancellationToken);
             }
             await PublishStatusAsync().ConfigureAwait(false);
             await SetUpVolumesAsync(cancellationToken).ConfigureAwait(false);
@@ -286,6 +292,36 @@ internal sealed class PodWorker : IDisposable
         {
             logger.LogError(e, "pod {Namespace}/{Pod}: worker failed", Namespace, Name);
         }
+    }
+
+    /// <summary>spec.activeDeadlineSeconds: the kubelet stops the pod and fails it with reason DeadlineExceeded.</summary>
+    private async Task EnforceActiveDeadlineAsync(TimeSpan deadline, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await Task.Delay(deadline, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return;
+        }
+        lock (gate)
+        {
+            if (phase is "Succeeded" or "Failed" || terminating)
+            {
+                return;
+            }
+        }
+        logger.LogInformation("pod {Namespace}/{Pod}: active deadline of {Deadline}s exceeded", Namespace, Name, deadline.TotalSeconds);
+        await TerminateAsync(TimeSpan.FromSeconds(pod.Spec.TerminationGracePeriodSeconds ?? 30), confirmDeletion: false).ConfigureAwait(false);
+        lock (gate)
+        {
+            phase = "Failed";
+            podReason = "DeadlineExceeded";
+            podMessage = "Pod was active on the node longer than the specified deadline";
+            UpdateConditions();
+        }
+        await PublishStatusAsync().ConfigureAwait(false);
     }
 
     private async Task SetUpVolumesAsync(CancellationToken cancellationToken)
@@ -453,6 +489,7 @@ internal sealed class PodWorker : IDisposable
                 {
                     ExitCode = exitCode,
                     Reason = exitCode == 0 ? "Completed" : "Error",
+                    Message = TerminationMessage(container, launch, log, exitCode),
                     StartedAt = process.StartedAt,
                     FinishedAt = DateTime.UtcNow,
                     ContainerID = container.ContainerId,
@@ -481,7 +518,50 @@ internal sealed class PodWorker : IDisposable
             .BuildAsync(current, container.Spec, context.Node, cancellationToken).ConfigureAwait(false);
         var command = ContainerEnvironment.CommandLine(container.Spec, environment);
         var workingDirectory = string.IsNullOrEmpty(container.Spec.WorkingDir) ? "/" : container.Spec.WorkingDir;
-        return new ContainerLaunch(command, environment, workingDirectory, ContainerEnvironment.PodHostname(current), volumes.MountsFor(container.Spec));
+        var mounts = volumes.MountsFor(container.Spec);
+        string? terminationMessageFile = null;
+        if (context.Confine)
+        {
+            // The container writes its termination message to a file at terminationMessagePath (default /dev/termination-log).
+            terminationMessageFile = Path.Combine(Directory, "termination", $"{container.Name}-{container.RestartCount}");
+            System.IO.Directory.CreateDirectory(Path.GetDirectoryName(terminationMessageFile)!);
+            File.WriteAllBytes(terminationMessageFile, []);
+            var messagePath = string.IsNullOrEmpty(container.Spec.TerminationMessagePath) ? "/dev/termination-log" : container.Spec.TerminationMessagePath;
+            mounts.Add(new VolumeMountPlan(terminationMessageFile, messagePath, ReadOnly: false));
+        }
+        return new ContainerLaunch(command, environment, workingDirectory, ContainerEnvironment.PodHostname(current), mounts, terminationMessageFile);
+    }
+
+    /// <summary>
+    /// The kubelet's termination message: the file's content (at most 4096 bytes), or with FallbackToLogsOnError
+    /// and a failure, the log's last 80 lines (at most 2048 bytes).
+    /// </summary>
+    private static string? TerminationMessage(ContainerRuntime container, ContainerLaunch launch, ContainerLogFile log, int exitCode)
+    {
+        try
+        {
+            if (launch.TerminationMessageFile is { } file && File.Exists(file))
+            {
+                using var stream = File.OpenRead(file);
+                var buffer = new byte[4096];
+                var read = stream.ReadAtLeast(buffer, buffer.Length, throwOnEndOfStream: false);
+                if (read > 0)
+                {
+                    return System.Text.Encoding.UTF8.GetString(buffer, 0, read);
+                }
+            }
+            if (exitCode != 0 && container.Spec.TerminationMessagePolicy == "FallbackToLogsOnError")
+            {
+                var lines = new LogFileReader(log.Path).ReadNew().TakeLast(80)
+                    .Select(r => System.Text.Encoding.UTF8.GetString(r.Content.Span) + (r.Partial ? "" : "\n"));
+                var text = string.Concat(lines);
+                return text.Length > 2048 ? text[^2048..] : text;
+            }
+        }
+        catch (IOException)
+        {
+        }
+        return null;
     }
 
     /// <summary>The kubelet's getPhase, for regular containers once init containers are done.</summary>
@@ -633,6 +713,8 @@ internal sealed class PodWorker : IDisposable
                 PodIP = "127.0.0.1",
                 PodIPs = [new V1PodIP { Ip = "127.0.0.1" }],
                 StartTime = startTime,
+                Reason = podReason,
+                Message = podMessage,
                 Conditions = conditionOrder.Where(conditions.ContainsKey).Select(t => conditions[t]).ToList(),
                 ContainerStatuses = containers.Select(c => c.ToStatus()).ToList(),
                 InitContainerStatuses = initContainers.Count == 0 ? null : initContainers.Select(c => c.ToStatus()).ToList(),

@@ -151,18 +151,22 @@ public sealed class ProcessKubelet : IAsyncDisposable
         }
         if (pod.Metadata.DeletionTimestamp is not null)
         {
-            if (worker.IsFinished && !worker.IsTerminating)
+            if (worker.IsFinished)
             {
+                // Nothing runs any more (completed, or failed by its deadline): just confirm.
                 _ = worker.ConfirmDeletionAsync();
             }
             else
             {
-                var grace = pod.Metadata.DeletionGracePeriodSeconds ?? pod.Spec.TerminationGracePeriodSeconds ?? 30;
-                _ = worker.TerminateAsync(TimeSpan.FromSeconds(Math.Max(0, grace)), confirmDeletion: true);
+                _ = worker.TerminateAsync(GracePeriod(pod), confirmDeletion: true);
             }
         }
         await Task.CompletedTask.ConfigureAwait(false);
     }
+
+    /// <summary>The grace period of a deleted pod: metadata.deletionGracePeriodSeconds, as the API server set it.</summary>
+    private static TimeSpan GracePeriod(V1Pod pod) =>
+        TimeSpan.FromSeconds(Math.Max(0, pod.Metadata.DeletionGracePeriodSeconds ?? pod.Spec.TerminationGracePeriodSeconds ?? 30));
 
     private async Task CleanUpAsync(PodWorker worker, V1Pod pod)
     {
