@@ -45,7 +45,19 @@ internal sealed class WorkQueue : IDisposable
             }
             queue.Enqueue(key);
         }
-        signal.Release();
+        Signal();
+    }
+
+    private void Signal()
+    {
+        try
+        {
+            signal.Release();
+        }
+        catch (ObjectDisposedException)
+        {
+            // A timer fired while the queue was shutting down.
+        }
     }
 
     public void AddAfter(string key, TimeSpan delay)
@@ -155,7 +167,7 @@ internal sealed class WorkQueue : IDisposable
         }
         if (requeue)
         {
-            signal.Release();
+            Signal();
         }
     }
 
