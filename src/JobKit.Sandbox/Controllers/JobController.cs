@@ -376,7 +376,9 @@ public sealed class JobController
         var active = activePods.Count;
         var (newSucceeded, newFailed) = GetNewFinishedPods(ctx);
         ctx.Succeeded = (job.Status.Succeeded ?? 0) + newSucceeded.Count + ctx.UncountedSucceeded.Count;
-        ctx.Failed = (job.Status.Failed ?? 0) + newFailed.Count + ctx.UncountedFailed.Count;
+        // nonIgnoredFailedPodsCount: failures matching an Ignore rule of the podFailurePolicy don't count.
+        var newFailedCounted = newFailed.Count(p => MatchPodFailurePolicy(job.Spec.PodFailurePolicy, p).CountFailed);
+        ctx.Failed = (job.Status.Failed ?? 0) + newFailedCounted + ctx.UncountedFailed.Count;
 
         // Job first start. Set StartTime only if the job is not in the suspended state.
         if (job.Status.StartTime is null && !IsSuspended(job))
@@ -396,6 +398,11 @@ public sealed class JobController
         if (FindCondition(job, FailureTarget) is { Status: "True" } failureTarget)
         {
             ctx.FinishedCondition = NewCondition(Failed, "True", failureTarget.Reason, failureTarget.Message, Now);
+        }
+        else if (GetFailJobMessage(job, jobPods) is { } failJobMessage)
+        {
+            // The interim FailureTarget records the failure message before the finalizers are removed.
+            ctx.FinishedCondition = NewCondition(FailureTarget, "True", ReasonPodFailurePolicy, failJobMessage, Now);
         }
         if (ctx.FinishedCondition is null)
         {
@@ -500,6 +507,23 @@ public sealed class JobController
         {
             throw manageJobError;
         }
+    }
+
+    /// <summary>getFailJobMessage: the message of the first failed pod matching a FailJob rule.</summary>
+    private static string? GetFailJobMessage(V1Job job, List<V1Pod> jobPods)
+    {
+        if (job.Spec.PodFailurePolicy is null)
+        {
+            return null;
+        }
+        foreach (var p in jobPods)
+        {
+            if (IsPodFailed(p, job) && MatchPodFailurePolicy(job.Spec.PodFailurePolicy, p).FailJobMessage is { } message)
+            {
+                return message;
+            }
+        }
+        return null;
     }
 
     private bool PastActiveDeadline(V1Job job)
@@ -953,7 +977,8 @@ public sealed class JobController
             {
                 // When the job is considered finished, every non-terminated pod is considered failed.
                 var ix = GetCompletionIndex(pod);
-                if (!ctx.UncountedFailed.Contains(uid) && (!isIndexed || (ix >= 0 && ix < completions)))
+                if (!ctx.UncountedFailed.Contains(uid) && (!isIndexed || (ix >= 0 && ix < completions))
+                    && MatchPodFailurePolicy(job.Spec.PodFailurePolicy, pod).CountFailed)
                 {
                     needsFlush = true;
                     uncounted.Failed.Add(uid);

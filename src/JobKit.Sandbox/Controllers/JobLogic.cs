@@ -264,6 +264,96 @@ internal static class JobLogic
         return limit == 0 ? result > 0 : result >= limit;
     }
 
+    // ---------------------------------------------------------------- pod failure policy
+
+    public const string ReasonPodFailurePolicy = "PodFailurePolicy";
+
+    /// <summary>
+    /// matchPodFailurePolicy: the first rule matching a failed pod decides. Returns the FailJob message (or
+    /// null), whether the failure counts towards backoffLimit (false only for Ignore), and the action.
+    /// </summary>
+    public static (string? FailJobMessage, bool CountFailed, string? Action) MatchPodFailurePolicy(V1PodFailurePolicy? policy, V1Pod pod)
+    {
+        if (policy?.Rules is null)
+        {
+            return (null, true, null);
+        }
+        for (var index = 0; index < policy.Rules.Count; index++)
+        {
+            var rule = policy.Rules[index];
+            if (rule.OnExitCodes is { } onExitCodes)
+            {
+                var container = MatchingContainer(pod.Status?.ContainerStatuses, onExitCodes) ?? MatchingContainer(pod.Status?.InitContainerStatuses, onExitCodes);
+                if (container is null)
+                {
+                    continue;
+                }
+                switch (rule.Action)
+                {
+                    case "Ignore":
+                        return (null, false, "Ignore");
+                    case "Count":
+                        return (null, true, "Count");
+                    case "FailIndex":
+                        return (null, true, "FailIndex");
+                    case "FailJob":
+                        return (string.Create(CultureInfo.InvariantCulture, $"Container {container.Name} for pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} failed with exit code {container.State.Terminated.ExitCode} matching FailJob rule at index {index}"), true, "FailJob");
+                    default:
+                        break;
+                }
+            }
+            else if (rule.OnPodConditions is { } patterns)
+            {
+                var condition = pod.Status?.Conditions?.FirstOrDefault(c => patterns.Any(pt => pt.Type == c.Type && (pt.Status ?? "True") == c.Status));
+                if (condition is null)
+                {
+                    continue;
+                }
+                switch (rule.Action)
+                {
+                    case "Ignore":
+                        return (null, false, "Ignore");
+                    case "Count":
+                        return (null, true, "Count");
+                    case "FailIndex":
+                        return (null, true, "FailIndex");
+                    case "FailJob":
+                        return (string.Create(CultureInfo.InvariantCulture, $"Pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} has condition {condition.Type} matching FailJob rule at index {index}"), true, "FailJob");
+                    default:
+                        break;
+                }
+            }
+        }
+        return (null, true, null);
+    }
+
+    private static V1ContainerStatus? MatchingContainer(IList<V1ContainerStatus>? statuses, V1PodFailurePolicyOnExitCodesRequirement requirement)
+    {
+        foreach (var cs in statuses ?? [])
+        {
+            if (cs.State?.Terminated is not { } terminated)
+            {
+                // Still terminating: no exit code to match yet.
+                continue;
+            }
+            if ((requirement.ContainerName is null || requirement.ContainerName == cs.Name) && terminated.ExitCode != 0)
+            {
+                var values = requirement.Values ?? [];
+                var matches = requirement.OperatorProperty switch
+                {
+                    "In" => values.Contains(terminated.ExitCode),
+                    "NotIn" => !values.Contains(terminated.ExitCode),
+                    _ => false,
+                };
+                if (matches)
+                {
+                    return cs;
+                }
+            }
+        }
+        return null;
+    }
+
     // ---------------------------------------------------------------- backoff
 
     /// <summary>getRemainingTimeForFailuresCount: 10s doubled per failure after the first, capped at 6 min, counted from the last failure.</summary>
