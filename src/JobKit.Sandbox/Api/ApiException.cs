@@ -58,6 +58,11 @@ public sealed class ApiException : Exception
         return new ApiException(422, "Invalid", $"{Qualified(group, kind)} \"{name}\" is invalid: {joined}", kind, name, group, causes);
     }
 
+    /// <summary>A Go error that is no metav1.Status: the server answers 500 with the bare message and no reason.</summary>
+    public static ApiException Internal(string message) => new(500, "", message);
+
+    public static ApiException UnsupportedMediaType(string message) => new(415, "UnsupportedMediaType", message);
+
     public static ApiException Gone(string message) => new(410, "Expired", message);
 
     public JsonObject ToStatus()
@@ -69,12 +74,17 @@ public sealed class ApiException : Exception
             ["metadata"] = new JsonObject(),
             ["status"] = "Failure",
             ["message"] = Message,
-            ["reason"] = Reason,
         };
+        // metav1.Status.reason is omitempty: errors that are no APIStatus (e.g. strategic merge patch failures)
+        // reach clients as 500 without a reason.
+        if (!string.IsNullOrEmpty(Reason))
+        {
+            status["reason"] = Reason;
+        }
         if (Kind is not null || Name is not null || Causes.Count > 0 || RetryAfterSeconds is not null)
         {
             var details = new JsonObject();
-            if (Name is not null)
+            if (!string.IsNullOrEmpty(Name))
             {
                 details["name"] = Name;
             }
@@ -82,7 +92,8 @@ public sealed class ApiException : Exception
             {
                 details["group"] = Group;
             }
-            if (Kind is not null)
+            // An empty (non-null) Kind yields "details": {} as NewGenericServerResponse writes it.
+            if (!string.IsNullOrEmpty(Kind))
             {
                 details["kind"] = Kind;
             }
