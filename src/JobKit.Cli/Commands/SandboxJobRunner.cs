@@ -2,6 +2,8 @@ using JobKit.Sandbox;
 using k8s;
 using k8s.Models;
 
+#pragma warning disable CS0618 // WatchAsync over a list response: the generic watch; per-kind replacements live in ClientSets only.
+
 namespace JobKit.Cli.Commands;
 
 /// <summary>Runs one Job manifest in a fresh sandbox: create it, stream its pod's log, wait for Complete or Failed.</summary>

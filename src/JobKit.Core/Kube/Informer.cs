@@ -11,6 +11,7 @@ namespace JobKit.Core.Kube;
 /// the last resourceVersion seen (bookmarks included) whenever it drops, and a fresh LIST only when the server
 /// answers 410 Gone. Handlers run one at a time, in the order the server sent the events.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1000", Justification = "Informer<V1Pod>.Create<V1PodList>(...) names both types where they are chosen.")]
 public sealed class Informer<T>
     where T : class, IKubernetesObject<V1ObjectMeta>
 {
@@ -43,7 +44,9 @@ public sealed class Informer<T>
                 var body = response.Body;
                 return ((IList<T>)body.Items.ToList(), body.Metadata.ResourceVersion);
             },
+#pragma warning disable CS0618 // The generic list-response watch; its per-kind replacements live in ClientSets only.
             (rv, ct) => listOrWatch(rv, true, ct).WatchAsync<T, TList>(cancellationToken: ct),
+#pragma warning restore CS0618
             retryDelay ?? TimeSpan.FromMilliseconds(500));
     }
 

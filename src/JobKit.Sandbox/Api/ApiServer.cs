@@ -34,6 +34,7 @@ public sealed record ApiServerOptions
 public sealed class ApiServer : IAsyncDisposable
 {
     private static readonly TimeSpan BookmarkInterval = TimeSpan.FromSeconds(5);
+    private static readonly string[] LogQueryParameters = ["follow", "previous", "sinceSeconds", "sinceTime", "timestamps", "tailLines", "limitBytes"];
     private readonly ApiService api;
     private readonly ApiServerOptions options;
     private readonly WebApplication app;
@@ -567,7 +568,7 @@ public sealed class ApiServer : IAsyncDisposable
         var node = api.Get(ResourceTypes.Node, null, nodeName);
         var address = (node["status"]?["addresses"] as JsonArray ?? []).OfType<JsonObject>().FirstOrDefault(a => a["type"]?.GetValue<string>() == "InternalIP")?["address"]?.GetValue<string>() ?? "127.0.0.1";
         var port = node["status"]?["daemonEndpoints"]?["kubeletEndpoint"]?["Port"]?.GetValue<int>() ?? 10250;
-        var forwarded = string.Join('&', new[] { "follow", "previous", "sinceSeconds", "sinceTime", "timestamps", "tailLines", "limitBytes" }
+        var forwarded = string.Join('&', LogQueryParameters
             .Where(k => query.ContainsKey(k))
             .Select(k => $"{k}={Uri.EscapeDataString(query[k].ToString())}"));
         var url = $"https://{address}:{port}/containerLogs/{ns}/{name}/{container}{(forwarded.Length > 0 ? "?" + forwarded : "")}";

@@ -99,7 +99,7 @@ public static class Tables
         };
     }
 
-    private static JsonNode? Cell(object? value) => value switch
+    private static JsonValue? Cell(object? value) => value switch
     {
         null => null,
         int i => JsonValue.Create(i),
