@@ -490,6 +490,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
     /// <summary>kind, apiVersion, metadata first, as Go's struct order prints them.</summary>
     private static JsonObject Ordered(ResourceType type, JsonObject obj)
     {
+        Normalization.Apply(obj);
         var ordered = new JsonObject { ["kind"] = type.Kind, ["apiVersion"] = type.ApiVersion, ["metadata"] = obj["metadata"]?.DeepClone() };
         foreach (var (key, value) in obj)
         {
