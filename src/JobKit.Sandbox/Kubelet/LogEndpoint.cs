@@ -52,7 +52,7 @@ internal sealed class LogEndpoint : IAsyncDisposable
         CancellationToken cancellationToken)
     {
         var builder = WebApplication.CreateEmptyBuilder(new WebApplicationOptions());
-        builder.Services.AddSingleton(loggerFactory);
+        builder.Services.AddSingleton<ILoggerFactory>(new QuietAspNetCoreLoggerFactory(loggerFactory));
         builder.Services.AddSingleton(typeof(ILogger<>), typeof(Logger<>));
         // The host must not react to Ctrl+C or SIGTERM itself (the default ConsoleLifetime does): the kubelet's owner decides.
         builder.Services.AddSingleton<IHostLifetime, PassiveLifetime>();
@@ -274,6 +274,41 @@ internal sealed class LogEndpoint : IAsyncDisposable
             return long.TryParse(values.ToString(), NumberStyles.Integer, CultureInfo.InvariantCulture, out var value) && value >= 0
                 ? value
                 : throw new FormatException($"invalid {name}: {values}");
+        }
+    }
+}
+
+/// <summary>
+/// Passes ASP.NET Core's own categories on only from Warning up: its per-request Information logs would drown
+/// the kubelet's in the owner's log. Disposing is the owner's business, so Dispose does nothing.
+/// </summary>
+internal sealed class QuietAspNetCoreLoggerFactory(ILoggerFactory inner) : ILoggerFactory
+{
+    public ILogger CreateLogger(string categoryName)
+    {
+        var logger = inner.CreateLogger(categoryName);
+        return categoryName.StartsWith("Microsoft.", StringComparison.Ordinal) ? new WarningsOnly(logger) : logger;
+    }
+
+    public void AddProvider(ILoggerProvider provider) => inner.AddProvider(provider);
+
+    public void Dispose()
+    {
+    }
+
+    private sealed class WarningsOnly(ILogger inner) : ILogger
+    {
+        public IDisposable? BeginScope<TState>(TState state)
+            where TState : notnull => inner.BeginScope(state);
+
+        public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Warning && inner.IsEnabled(logLevel);
+
+        public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+        {
+            if (IsEnabled(logLevel))
+            {
+                inner.Log(logLevel, eventId, state, exception, formatter);
+            }
         }
     }
 }

@@ -149,6 +149,9 @@ internal sealed class PodWorker : IDisposable
             }
             deletionConfirmed = true;
         }
+        // The final status may still be on its way (the phase is set before it is written): write it first, so that
+        // e.g. the Job controller sees how the pod ended.
+        await PublishStatusAsync().ConfigureAwait(false);
         await DeletePodAsync().ConfigureAwait(false);
     }
 
@@ -338,7 +341,7 @@ internal sealed class PodWorker : IDisposable
                 await volumes.SetUpAsync(current, context.Node, cancellationToken).ConfigureAwait(false);
                 return;
             }
-            catch (VolumeSetupException e)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
                 // The kubelet reports this as a FailedMount event and keeps the containers in ContainerCreating.
                 logger.LogWarning("pod {Namespace}/{Pod}: {Error}", Namespace, Name, e.Message);
@@ -416,8 +419,9 @@ internal sealed class PodWorker : IDisposable
                 launch = await PrepareLaunchAsync(container, cancellationToken).ConfigureAwait(false);
                 break;
             }
-            catch (ContainerConfigException e)
+            catch (Exception e) when (!cancellationToken.IsCancellationRequested)
             {
+                // Missing ConfigMaps/Secrets/keys, and API errors while reading them, all wait and retry.
                 bool changed;
                 lock (gate)
                 {

@@ -15,6 +15,13 @@ namespace JobKit.Sandbox.Kubelet;
 /// only through the Kubernetes API: it registers a Node, renews its Lease, runs the pods bound to it, reports their
 /// status, confirms their deletion and serves their logs over HTTPS to the API server.
 /// </summary>
+/// <remarks>
+/// Not a full kubelet: images are ignored (a container needs <c>command</c>); every container runs as the kubelet's
+/// user in the host's network namespace (no securityContext, hostPort/ports, resource limits, probes, exec/attach/
+/// port-forward); volume contents are written once at pod start (ConfigMap/Secret changes and token expiry are not
+/// followed); the state directory does not survive a restart: a restarted kubelet starts unfinished pods afresh.
+/// If the kubelet's process is killed outright (no DisposeAsync), running bubblewrap sandboxes are not stopped.
+/// </remarks>
 public sealed class ProcessKubelet : IAsyncDisposable
 {
     /// <summary>On shutdown, containers get this long after SIGTERM before SIGKILL.</summary>
