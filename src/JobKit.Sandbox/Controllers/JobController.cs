@@ -520,6 +520,10 @@ public sealed class JobController
                 }
             }
             ctx.Succeeded = ctx.SucceededIndexes.Count;
+            if (ctx.FinishedCondition is null && MatchSuccessPolicy(job.Spec.SuccessPolicy, completions, ctx.SucceededIndexes) is { } successMessage)
+            {
+                ctx.FinishedCondition = NewCondition(SuccessCriteriaMet, "True", ReasonSuccessPolicy, successMessage, Now);
+            }
         }
 
         if (ctx.FinishedCondition is null && FindCondition(job, SuccessCriteriaMet) is { Status: "True" } scm)

@@ -63,3 +63,32 @@ public class PodFailurePolicyTests
         },
     };
 }
+
+public class SuccessPolicyTests
+{
+    [Fact]
+    public void Succeeded_indexes_rule_matches_when_all_listed_indexes_succeeded()
+    {
+        // Real v1.32: successPolicy rules [{succeededIndexes: "0"}], index 0 succeeded: SuccessCriteriaMet/Complete,
+        // reason SuccessPolicy, message "Matched rules at index 0".
+        var policy = new V1SuccessPolicy { Rules = [new V1SuccessPolicyRule { SucceededIndexes = "0" }] };
+        Assert.Equal("Matched rules at index 0", JobLogic.MatchSuccessPolicy(policy, 3, new HashSet<int> { 0 }));
+        Assert.Null(JobLogic.MatchSuccessPolicy(policy, 3, new HashSet<int> { 1 }));
+    }
+
+    [Fact]
+    public void Succeeded_count_rules()
+    {
+        var policy = new V1SuccessPolicy
+        {
+            Rules =
+            [
+                new V1SuccessPolicyRule { SucceededIndexes = "0-3", SucceededCount = 3 },
+                new V1SuccessPolicyRule { SucceededCount = 2 },
+            ],
+        };
+        Assert.Equal("Matched rules at index 1", JobLogic.MatchSuccessPolicy(policy, 10, new HashSet<int> { 0, 7 }));
+        Assert.Equal("Matched rules at index 0", JobLogic.MatchSuccessPolicy(policy, 10, new HashSet<int> { 0, 1, 2 }));
+        Assert.Null(JobLogic.MatchSuccessPolicy(policy, 10, new HashSet<int> { 9 }));
+    }
+}
