@@ -53,7 +53,8 @@ public sealed class ApiException : Exception
     /// <summary>422 as errors.NewInvalid builds it: <c>Kind "name" is invalid: [field: Invalid value: ..., ...]</c>.</summary>
     public static ApiException Invalid(string group, string kind, string name, IReadOnlyList<StatusCause> causes)
     {
-        var messages = causes.Select(c => string.IsNullOrEmpty(c.Field) ? c.Message : $"{c.Field}: {c.Message}").ToList();
+        // utilerrors.Aggregate: identical messages are written once; one distinct message goes without brackets.
+        var messages = causes.Select(c => string.IsNullOrEmpty(c.Field) ? c.Message : $"{c.Field}: {c.Message}").Distinct(StringComparer.Ordinal).ToList();
         var joined = messages.Count == 1 ? messages[0] : $"[{string.Join(", ", messages)}]";
         return new ApiException(422, "Invalid", $"{Qualified(group, kind)} \"{name}\" is invalid: {joined}", kind, name, group, causes);
     }

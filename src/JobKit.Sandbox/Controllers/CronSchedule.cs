@@ -204,16 +204,17 @@ internal static class CronJobLogic
     /// <summary>formatSchedule: prepends TZ=&lt;timeZone&gt; unless the schedule already names a zone.</summary>
     public static string FormatSchedule(V1CronJob cj, out bool usesTzInSchedule)
     {
-        usesTzInSchedule = cj.Spec.Schedule.Contains("TZ", StringComparison.Ordinal);
+        var schedule = cj.Spec?.Schedule ?? "";
+        usesTzInSchedule = schedule.Contains("TZ", StringComparison.Ordinal);
         if (usesTzInSchedule)
         {
-            return cj.Spec.Schedule;
+            return schedule;
         }
-        if (cj.Spec.TimeZone is { } tz)
+        if (cj.Spec?.TimeZone is { } tz)
         {
-            return $"TZ={tz} {cj.Spec.Schedule}";
+            return $"TZ={tz} {schedule}";
         }
-        return cj.Spec.Schedule;
+        return schedule;
     }
 
     /// <summary>

@@ -37,10 +37,18 @@ internal sealed class EventRecorder
     public void Event(IKubernetesObject<V1ObjectMeta> obj, string type, string reason, string message)
     {
         var now = Truncate(time.GetUtcNow().UtcDateTime);
+        // Items of a LIST carry no kind/apiVersion: name them from the type, as client-go's reference.GetReference does from the scheme.
+        var (apiVersion, kind) = obj switch
+        {
+            V1Job => ("batch/v1", "Job"),
+            V1CronJob => ("batch/v1", "CronJob"),
+            V1Pod => ("v1", "Pod"),
+            _ => (obj.ApiVersion, obj.Kind),
+        };
         var involved = new V1ObjectReference
         {
-            ApiVersion = obj.ApiVersion,
-            Kind = obj.Kind,
+            ApiVersion = apiVersion,
+            Kind = kind,
             Name = obj.Metadata.Name,
             NamespaceProperty = obj.Metadata.NamespaceProperty,
             Uid = obj.Metadata.Uid,

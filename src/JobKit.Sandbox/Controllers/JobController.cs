@@ -30,6 +30,8 @@ public sealed class JobController
     private readonly ControllerExpectations expectations;
     private readonly FinalizerExpectations finalizerExpectations = new();
     private readonly Dictionary<string, BackoffRecord> backoffStore = [];
+    private readonly Dictionary<string, long> generations = [];
+    private readonly HashSet<string> seenPods = [];
     private readonly Informer<V1Job> jobs;
     private readonly Informer<V1Pod> pods;
     private WorkQueue? queue;
@@ -152,6 +154,25 @@ public sealed class JobController
     private Task OnJobChangedAsync(WatchEventType type, V1Job job, CancellationToken cancellationToken)
     {
         var key = KeyOf(job);
+        long? oldGeneration;
+        lock (generations)
+        {
+            oldGeneration = generations.TryGetValue(key, out var g) ? g : null;
+            if (type == WatchEventType.Deleted)
+            {
+                generations.Remove(key);
+            }
+            else
+            {
+                generations[key] = job.Metadata.Generation ?? 0;
+            }
+        }
+        if (type == WatchEventType.Modified && oldGeneration == (job.Metadata.Generation ?? 0))
+        {
+            // updateJob: status-only changes (mostly our own writes) are batched; spec changes sync at once.
+            queue?.AddAfter(key, SyncJobBatchPeriod);
+            return Task.CompletedTask;
+        }
         if (type == WatchEventType.Deleted)
         {
             // deleteJob: sync (to drop expectations) and release the tracking finalizers of its pods.
@@ -173,6 +194,20 @@ public sealed class JobController
 
     private Task OnPodChangedAsync(WatchEventType type, V1Pod pod, CancellationToken cancellationToken)
     {
+        // A relist reports every pod as Added again: only the first sighting of a UID is a creation.
+        bool firstSeen;
+        lock (seenPods)
+        {
+            if (type == WatchEventType.Deleted)
+            {
+                seenPods.Remove(pod.Metadata.Uid);
+                firstSeen = false;
+            }
+            else
+            {
+                firstSeen = seenPods.Add(pod.Metadata.Uid);
+            }
+        }
         if (type == WatchEventType.Deleted)
         {
             DeletePodObserved(pod, final: true);
@@ -203,7 +238,7 @@ public sealed class JobController
             return Task.CompletedTask;
         }
         var key = KeyOf(job);
-        if (type == WatchEventType.Added)
+        if (firstSeen)
         {
             expectations.CreationObserved(key);
         }
@@ -283,7 +318,12 @@ public sealed class JobController
         ["metadata"] = new Dictionary<string, object> { ["$deleteFromPrimitiveList/finalizers"] = new[] { TrackingFinalizer } },
     };
 
-    /// <summary>removeTrackingFinalizerPatch, as a strategic merge patch. A pod already gone counts as done.</summary>
+    /// <summary>
+    /// removeTrackingFinalizerPatch, as a strategic merge patch like the real controller sends. A pod already
+    /// gone counts as done. Should an API server not support strategic merge patch (415) or its
+    /// <c>$deleteFromPrimitiveList</c> directive (400/422), the same removal is sent as a JSON patch guarded by a
+    /// <c>test</c> of the finalizer at that position.
+    /// </summary>
     private async Task PatchRemoveFinalizerAsync(V1Pod pod, CancellationToken cancellationToken)
     {
         try
@@ -296,6 +336,50 @@ public sealed class JobController
         }
         catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
         {
+        }
+        catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.UnsupportedMediaType or HttpStatusCode.BadRequest or HttpStatusCode.UnprocessableEntity)
+        {
+            logger.LogDebug("Strategic merge patch refused ({Status}); removing the finalizer of {Pod} with a JSON patch", e.Response.StatusCode, pod.Metadata.Name);
+            await JsonPatchRemoveFinalizerAsync(pod.Metadata.NamespaceProperty, pod.Metadata.Name, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task JsonPatchRemoveFinalizerAsync(string ns, string name, CancellationToken cancellationToken)
+    {
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            V1Pod current;
+            try
+            {
+                current = await client.CoreV1.ReadNamespacedPodAsync(name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return;
+            }
+            var i = current.Metadata.Finalizers?.IndexOf(TrackingFinalizer) ?? -1;
+            if (i < 0)
+            {
+                return;
+            }
+            var ops = new object[]
+            {
+                new Dictionary<string, object> { ["op"] = "test", ["path"] = $"/metadata/finalizers/{i}", ["value"] = TrackingFinalizer },
+                new Dictionary<string, object> { ["op"] = "remove", ["path"] = $"/metadata/finalizers/{i}" },
+            };
+            try
+            {
+                await client.CoreV1.PatchNamespacedPodAsync(new V1Patch(ops, V1Patch.PatchType.JsonPatch), name, ns, cancellationToken: cancellationToken).ConfigureAwait(false);
+                return;
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
+            {
+                return;
+            }
+            catch (HttpOperationException e) when (e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.Conflict && attempt < 2)
+            {
+                // The finalizers moved under us (failed test): read again.
+            }
         }
     }
 
@@ -436,6 +520,10 @@ public sealed class JobController
                 }
             }
             ctx.Succeeded = ctx.SucceededIndexes.Count;
+            if (ctx.FinishedCondition is null && MatchSuccessPolicy(job.Spec.SuccessPolicy, completions, ctx.SucceededIndexes) is { } successMessage)
+            {
+                ctx.FinishedCondition = NewCondition(SuccessCriteriaMet, "True", ReasonSuccessPolicy, successMessage, Now);
+            }
         }
 
         if (ctx.FinishedCondition is null && FindCondition(job, SuccessCriteriaMet) is { Status: "True" } scm)

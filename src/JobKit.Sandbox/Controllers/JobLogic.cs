@@ -354,6 +354,45 @@ internal static class JobLogic
         return null;
     }
 
+    // ---------------------------------------------------------------- success policy
+
+    public const string ReasonSuccessPolicy = "SuccessPolicy";
+
+    /// <summary>
+    /// matchSuccessPolicy (Indexed Jobs): the first rule whose succeededIndexes all succeeded (or at least
+    /// succeededCount of them, or of all indexes without succeededIndexes) gives "Matched rules at index N".
+    /// </summary>
+    public static string? MatchSuccessPolicy(V1SuccessPolicy? policy, int completions, ISet<int> succeededIndexes)
+    {
+        if (policy?.Rules is null || succeededIndexes.Count == 0)
+        {
+            return null;
+        }
+        for (var index = 0; index < policy.Rules.Count; index++)
+        {
+            var rule = policy.Rules[index];
+            if (rule.SucceededIndexes is not null)
+            {
+                var required = ParseIndexes(rule.SucceededIndexes, completions);
+                if (required.Count == 0)
+                {
+                    continue;
+                }
+                var matched = required.Count(succeededIndexes.Contains);
+                if (matched > 0
+                    && ((rule.SucceededCount is null && matched == required.Count) || (rule.SucceededCount is { } n && matched >= n)))
+                {
+                    return string.Create(CultureInfo.InvariantCulture, $"Matched rules at index {index}");
+                }
+            }
+            else if (rule.SucceededCount is { } n && succeededIndexes.Count >= n)
+            {
+                return string.Create(CultureInfo.InvariantCulture, $"Matched rules at index {index}");
+            }
+        }
+        return null;
+    }
+
     // ---------------------------------------------------------------- backoff
 
     /// <summary>getRemainingTimeForFailuresCount: 10s doubled per failure after the first, capped at 6 min, counted from the last failure.</summary>
