@@ -90,6 +90,7 @@ public sealed partial class SandboxCluster
         var token = cluster.stopping.Token;
         cluster.services.Add(Task.Run(() => new GarbageCollector(api, loggerFactory.CreateLogger("garbage-collector")).RunAsync(token), token));
         cluster.services.Add(Task.Run(() => namespaces.RunAsync(token), token));
+        cluster.services.Add(Task.Run(() => new NodeLifecycle(api, loggerFactory.CreateLogger("node-lifecycle-controller")).RunAsync(token), token));
         cluster.services.Add(Task.Run(() => new Scheduler(api, loggerFactory.CreateLogger("scheduler")).RunAsync(token), token));
         await cluster.StartClientSidePartsAsync(options, loggerFactory, token).ConfigureAwait(false);
         return cluster;

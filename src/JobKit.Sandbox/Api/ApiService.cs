@@ -53,26 +53,19 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
         metadata.Remove("deletionTimestamp");
         metadata.Remove("deletionGracePeriodSeconds");
         metadata.Remove("managedFields");
-        if (type.HasGeneration)
+        metadata.Remove("generation");
+        if (type.Namespaced)
         {
-            metadata["generation"] = 1;
+            // The NamespaceLifecycle admission plugin runs before the others.
+            CheckNamespaceAcceptsContent(type, ns!, name);
         }
-        else
-        {
-            metadata.Remove("generation");
-        }
-        if (type.HasStatus && !type.StatusKeptOnCreate)
-        {
-            obj.Remove("status");
-        }
-        if (type == ResourceTypes.Namespace)
-        {
-            metadata["labels"] ??= new JsonObject();
-            metadata["labels"]!["kubernetes.io/metadata.name"] = name;
-        }
+        // The real server's order: scheme defaults, mutating admission, the strategy's PrepareForCreate, validation,
+        // then defaults once more as the stored object is decoded (see Defaulting).
         Defaulting.Apply(type.Group, type.Version, type.Kind, obj);
-        Defaulting.AdmitOnCreate(type.Group, type.Version, type.Kind, obj);
+        Defaulting.AdmitOnCreate(type.Group, type.Kind, obj, type == ResourceTypes.Pod ? PodServiceAccount(ns!, obj) : null);
+        Defaulting.PrepareForCreate(type.Group, type.Kind, obj);
         Validation.ValidateCreate(type.Group, type.Kind, obj);
+        Defaulting.Apply(type.Group, type.Version, type.Kind, obj);
         obj = Ordered(type, obj);
         if (dryRun)
         {
@@ -94,6 +87,17 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
             }
             return obj;
         })!;
+    }
+
+    /// <summary>
+    /// The ServiceAccount admission plugin rejects a pod whose ServiceAccount does not exist
+    /// (plugin/pkg/admission/serviceaccount: "error looking up service account").
+    /// </summary>
+    private JsonObject PodServiceAccount(string ns, JsonObject pod)
+    {
+        var name = pod["spec"]?["serviceAccountName"]?.GetValue<string>() is { Length: > 0 } given ? given : "default";
+        return store.Get(ResourceTypes.ServiceAccount, ns, name)
+            ?? throw new ApiException(403, "Forbidden", $"pods \"{pod["metadata"]?["name"]}\" is forbidden: error looking up service account {ns}/{name}: serviceaccount \"{name}\" not found", "pods", pod["metadata"]?["name"]?.GetValue<string>());
     }
 
     /// <summary>PUT. With <paramref name="subresource"/> "status", only the status changes; otherwise status is kept.</summary>

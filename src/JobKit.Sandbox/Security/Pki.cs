@@ -18,7 +18,7 @@ public static class Pki
         request.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
         request.CertificateExtensions.Add(new X509KeyUsageExtension(X509KeyUsageFlags.KeyCertSign | X509KeyUsageFlags.CrlSign | X509KeyUsageFlags.DigitalSignature, true));
         request.CertificateExtensions.Add(new X509SubjectKeyIdentifierExtension(request.PublicKey, false));
-        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1));
+        return request.CreateSelfSigned(DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(10));
     }
 
     public static X509Certificate2 IssueServerCertificate(X509Certificate2 ca, string commonName, IEnumerable<string> dnsNames, IEnumerable<IPAddress> addresses)
@@ -72,7 +72,13 @@ public static class Pki
         }
         var serial = RandomNumberGenerator.GetBytes(16);
         serial[0] &= 0x7f;
-        using var issued = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), DateTimeOffset.UtcNow.AddYears(1), serial);
+        // A certificate may not outlive its issuer.
+        var notAfter = DateTimeOffset.UtcNow.AddYears(1);
+        if (notAfter > ca.NotAfter)
+        {
+            notAfter = ca.NotAfter;
+        }
+        using var issued = request.Create(ca, DateTimeOffset.UtcNow.AddMinutes(-5), notAfter, serial);
         using var withKey = issued.CopyWithPrivateKey(key);
         // Round-trip through PKCS#12 so that SslStream on Linux can use the ephemeral key.
         return X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null, X509KeyStorageFlags.Exportable);
