@@ -26,6 +26,13 @@ public static class ApiAssert
         return status;
     }
 
+    /// <summary>A Status as text (KubernetesClient cannot serialize V1Status).</summary>
+    public static string Describe(V1Status status)
+    {
+        var causes = status.Details?.Causes?.Select(c => $"{{reason={c.Reason}, field={c.Field}, message={c.Message}}}") ?? [];
+        return $"Status{{code={status.Code}, reason={status.Reason}, message={status.Message}, details={{name={status.Details?.Name}, group={status.Details?.Group}, kind={status.Details?.Kind}, causes=[{string.Join(", ", causes)}]}}}}";
+    }
+
     /// <summary>Retries a read-modify-write on 409 Conflict (a controller may write the same object meanwhile).</summary>
     public static async Task<T> RetryOnConflictAsync<T>(Func<Task<T>> attempt, int attempts = 10)
     {
