@@ -13,15 +13,55 @@ internal sealed class KubectlSchema
     public required IReadOnlyList<FileDescriptorProto> Files { get; init; }
 
     /// <summary>
-    /// The Go struct tags of the API types (<c>json:"..." protobuf:"..."</c>), by (proto field name, field number, wire
-    /// type as the tag spells it: varint, bytes, fixed64...):
-    /// true when every tag seen for that pair has <c>omitempty</c> (or <c>,inline</c>), false when none has, absent or
-    /// null when they disagree.
+    /// The Go structs with protobuf-tagged fields, read off the binary's runtime type data (ELF binaries whose type data
+    /// holds absolute addresses, as Go's default static build does); empty when they cannot be read.
+    /// </summary>
+    public required IReadOnlyList<GoStruct> Structs { get; init; }
+
+    /// <summary>
+    /// Fallback when a message matches no struct: the Go struct tags found as text, by (proto field name, field number,
+    /// wire type as the tag spells it: varint, bytes, fixed64...): true when every tag seen has <c>omitempty</c>,
+    /// false when none has, null when they disagree.
     /// </summary>
     public required IReadOnlyDictionary<(string Name, int Number, string WireType), bool?> OmitEmpty { get; init; }
 
-    /// <summary>Fields whose Go tag is <c>json:",inline"</c>: (proto field name or null when the tag names none, field number).</summary>
+    /// <summary>Fallback: fields whose Go tag is <c>json:",inline"</c>: (proto field name or null when the tag names none, field number).</summary>
     public required IReadOnlySet<(string? Name, int Number)> Inline { get; init; }
+}
+
+/// <summary>A Go struct's fields as the runtime type data has them.</summary>
+internal sealed record GoStruct(IReadOnlyList<GoField> Fields);
+
+/// <summary>A struct field: Go name, whether it is embedded, and its tag.</summary>
+internal sealed record GoField(string Name, bool Embedded, string Tag)
+{
+    /// <summary>The value of one key of the tag (<c>json</c>, <c>protobuf</c>), as reflect.StructTag.Get reads it.</summary>
+    public string? Get(string key)
+    {
+        var tag = Tag.AsSpan();
+        while (!tag.IsEmpty)
+        {
+            tag = tag.TrimStart(' ');
+            var colon = tag.IndexOf(':');
+            if (colon <= 0 || colon + 1 >= tag.Length || tag[colon + 1] != '"')
+            {
+                return null;
+            }
+            var name = tag[..colon];
+            var rest = tag[(colon + 2)..];
+            var end = rest.IndexOf('"');
+            if (end < 0)
+            {
+                return null;
+            }
+            if (name.SequenceEqual(key))
+            {
+                return rest[..end].ToString();
+            }
+            tag = rest[(end + 1)..];
+        }
+        return null;
+    }
 }
 
 /// <summary>
@@ -36,35 +76,55 @@ internal static class KubectlSchemaExtractor
     private static readonly byte[] TagSeparator = "\" protobuf:\""u8.ToArray();
     private static readonly byte[] JsonTagStart = "json:\""u8.ToArray();
 
-    private const int ChunkSize = 1 << 22;
-    private const int Overlap = 1024;
     private const int MaxDescriptorSize = 8 << 20;
+
+    private sealed record Region(string Name, long Offset, ulong Address, byte[] Data);
 
     public static KubectlSchema Extract(string path)
     {
-        var gzipOffsets = new List<long>();
-        var tags = new List<(string Json, string Protobuf)>();
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, System.IO.FileOptions.SequentialScan))
+        List<Region> regions;
+        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1))
         {
-            foreach (var (start, length) in Regions(stream))
-            {
-                stream.Position = start;
-                Scan(stream, start, length, gzipOffsets, tags);
-            }
+            regions = ReadRegions(stream);
         }
 
         var files = new List<FileDescriptorProto>();
         var seen = new HashSet<string>(StringComparer.Ordinal);
-        using (var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read))
+        var tags = new List<(string Json, string Protobuf)>();
+        foreach (var region in regions)
         {
-            foreach (var offset in gzipOffsets)
+            var data = region.Data.AsSpan();
+            for (var i = 0; ;)
             {
-                if (TryReadDescriptor(stream, offset) is { } file && seen.Add(file.Name))
+                var hit = data[i..].IndexOf(GzipHeader);
+                if (hit < 0)
+                {
+                    break;
+                }
+                i += hit;
+                if (TryReadDescriptor(region.Data, i) is { } file && seen.Add(file.Name))
                 {
                     files.Add(file);
                 }
+                i++;
+            }
+            for (var i = 0; ;)
+            {
+                var hit = data[i..].IndexOf(TagSeparator);
+                if (hit < 0)
+                {
+                    break;
+                }
+                i += hit;
+                if (ParseTag(data, i) is { } tag)
+                {
+                    tags.Add(tag);
+                }
+                i++;
             }
         }
+
+        var structs = regions.FirstOrDefault(r => r.Name == ".rodata") is { Address: > 0 } rodata ? ReadStructs(rodata) : [];
 
         var omitEmpty = new Dictionary<(string, int, string), bool?>();
         var inline = new HashSet<(string?, int)>();
@@ -91,20 +151,44 @@ internal static class KubectlSchemaExtractor
             omitEmpty[key] = omitEmpty.TryGetValue(key, out var previous) && previous != omit ? null : omit;
         }
 
-        return new KubectlSchema { Files = files, OmitEmpty = omitEmpty, Inline = inline };
+        return new KubectlSchema { Files = files, Structs = structs, OmitEmpty = omitEmpty, Inline = inline };
     }
 
     /// <summary>
-    /// Where to look: in an ELF binary the sections Go keeps data in (the descriptors are in .noptrdata, the type
-    /// names and tags in .rodata), a fifth of the file; anything else whole.
+    /// The sections Go keeps data in, when the file is a little-endian ELF64 (the descriptors are in .noptrdata, the
+    /// type data and tags in .rodata: a fifth of kubectl); anything else is read whole.
     /// </summary>
-    private static List<(long Start, long Length)> Regions(FileStream stream)
+    private static List<Region> ReadRegions(FileStream stream)
     {
-        var whole = new List<(long, long)> { (0, stream.Length) };
+        var regions = new List<Region>();
+        foreach (var (name, offset, address, size) in ElfSections(stream))
+        {
+            if (name is ".rodata" or ".noptrdata" or ".data" or ".data.rel.ro" && size is > 0 and < int.MaxValue && offset + size <= stream.Length)
+            {
+                var data = new byte[size];
+                stream.Position = offset;
+                stream.ReadExactly(data);
+                regions.Add(new Region(name, offset, address, data));
+            }
+        }
+        if (regions.Count == 0 && stream.Length < int.MaxValue)
+        {
+            var data = new byte[stream.Length];
+            stream.Position = 0;
+            stream.ReadExactly(data);
+            regions.Add(new Region("", 0, 0, data));
+        }
+        return regions;
+    }
+
+    private static List<(string Name, long Offset, ulong Address, long Size)> ElfSections(FileStream stream)
+    {
+        var sections = new List<(string, long, ulong, long)>();
         Span<byte> header = stackalloc byte[64];
+        stream.Position = 0;
         if (stream.Read(header) != 64 || header[0] != 0x7f || header[1] != (byte)'E' || header[2] != (byte)'L' || header[3] != (byte)'F' || header[4] != 2 || header[5] != 1)
         {
-            return whole; // not a little-endian ELF64
+            return sections; // not a little-endian ELF64
         }
         var sectionOffset = BinaryPrimitives.ReadInt64LittleEndian(header[0x28..]);
         var sectionSize = BinaryPrimitives.ReadUInt16LittleEndian(header[0x3a..]);
@@ -112,25 +196,21 @@ internal static class KubectlSchemaExtractor
         var namesIndex = BinaryPrimitives.ReadUInt16LittleEndian(header[0x3e..]);
         if (sectionSize < 64 || sectionCount == 0 || namesIndex >= sectionCount || sectionOffset <= 0 || sectionOffset + ((long)sectionSize * sectionCount) > stream.Length)
         {
-            return whole;
+            return sections;
         }
         var table = new byte[sectionSize * sectionCount];
         stream.Position = sectionOffset;
         stream.ReadExactly(table);
-        (long Offset, long Size) Section(int index)
-        {
-            var entry = table.AsSpan(index * sectionSize, sectionSize);
-            return (BinaryPrimitives.ReadInt64LittleEndian(entry[0x18..]), BinaryPrimitives.ReadInt64LittleEndian(entry[0x20..]));
-        }
-        var (namesOffset, namesSize) = Section(namesIndex);
+        var namesEntry = table.AsSpan(namesIndex * sectionSize, sectionSize);
+        var namesOffset = BinaryPrimitives.ReadInt64LittleEndian(namesEntry[0x18..]);
+        var namesSize = BinaryPrimitives.ReadInt64LittleEndian(namesEntry[0x20..]);
         if (namesOffset < 0 || namesSize is <= 0 or > 1 << 20 || namesOffset + namesSize > stream.Length)
         {
-            return whole;
+            return sections;
         }
         var names = new byte[namesSize];
         stream.Position = namesOffset;
         stream.ReadExactly(names);
-        var regions = new List<(long, long)>();
         for (var i = 0; i < sectionCount; i++)
         {
             var entry = table.AsSpan(i * sectionSize, sectionSize);
@@ -142,80 +222,132 @@ internal static class KubectlSchemaExtractor
             }
             var nameBytes = names.AsSpan(nameOffset);
             var end = nameBytes.IndexOf((byte)0);
-            var name = Encoding.ASCII.GetString(end < 0 ? nameBytes : nameBytes[..end]);
-            if (name is ".rodata" or ".noptrdata" or ".data" or ".data.rel.ro")
-            {
-                var (offset, size) = Section(i);
-                if (offset >= 0 && size > 0 && offset + size <= stream.Length)
-                {
-                    regions.Add((offset, size));
-                }
-            }
+            sections.Add((
+                Encoding.ASCII.GetString(end < 0 ? nameBytes : nameBytes[..end]),
+                BinaryPrimitives.ReadInt64LittleEndian(entry[0x18..]),
+                BinaryPrimitives.ReadUInt64LittleEndian(entry[0x10..]),
+                BinaryPrimitives.ReadInt64LittleEndian(entry[0x20..])));
         }
-        return regions.Count > 0 ? regions : whole;
+        return sections;
     }
 
-    private static void Scan(Stream stream, long start, long length, List<long> gzipOffsets, List<(string, string)> tags)
+    /// <summary>
+    /// Go's runtime type data: a struct type's fields are an array of abi.StructField {Name *byte, Typ *Type, Offset
+    /// uintptr}, Name pointing at [flags][varint length][name][varint length][tag] (flags: 2 has a tag, 8 embedded).
+    /// Finds the arrays (first field at offset 0, offsets not decreasing, every name valid) holding protobuf tags.
+    /// </summary>
+    private static List<GoStruct> ReadStructs(Region rodata)
     {
-        var buffer = new byte[ChunkSize + Overlap];
-        var baseOffset = start;
-        var remaining = length;
-        var filled = 0;
-        while (true)
+        var structs = new List<GoStruct>();
+        var data = rodata.Data;
+        var words = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, ulong>(data.AsSpan(0, data.Length & ~7));
+        var low = rodata.Address;
+        var high = rodata.Address + (ulong)data.Length;
+        var names = new Dictionary<ulong, GoField?>();
+        GoField? Name(ulong address)
         {
-            var eof = false;
-            while (filled < buffer.Length)
+            if (!names.TryGetValue(address, out var field))
             {
-                var read = remaining <= 0 ? 0 : stream.Read(buffer, filled, (int)Math.Min(buffer.Length - filled, remaining));
-                remaining -= read;
-                if (read == 0)
-                {
-                    eof = true;
-                    break;
-                }
-                filled += read;
+                names[address] = field = ReadName(data, (long)(address - low));
             }
-
-            // Matches starting before `limit` are handled now; later ones come again at the start of the next chunk.
-            var limit = eof ? filled : filled - Overlap;
-            var span = buffer.AsSpan(0, filled);
-            for (var i = 0; i < limit;)
-            {
-                var hit = span[i..limit].IndexOf(GzipHeader.AsSpan(0, 2));
-                if (hit < 0)
-                {
-                    break;
-                }
-                i += hit;
-                if (span[i..].StartsWith(GzipHeader))
-                {
-                    gzipOffsets.Add(baseOffset + i);
-                }
-                i++;
-            }
-            for (var i = 0; i < limit;)
-            {
-                var hit = span[i..limit].IndexOf(TagSeparator);
-                if (hit < 0)
-                {
-                    break;
-                }
-                i += hit;
-                if (ParseTag(span, i) is { } tag)
-                {
-                    tags.Add(tag);
-                }
-                i++;
-            }
-
-            if (eof)
-            {
-                return;
-            }
-            buffer.AsSpan(filled - Overlap, Overlap).CopyTo(buffer);
-            baseOffset += filled - Overlap;
-            filled = Overlap;
+            return field;
         }
+        for (var i = 0; i + 2 < words.Length;)
+        {
+            if (words[i + 2] != 0 || words[i] < low || words[i] >= high || words[i + 1] < low || words[i + 1] >= high
+                || Name(words[i]) is not { } first || (!first.Embedded && !HasProtobufTag(first)))
+            {
+                i++;
+                continue;
+            }
+            var fields = new List<GoField> { first };
+            var previous = 0UL;
+            var j = i + 3;
+            for (; j + 2 < words.Length; j += 3)
+            {
+                var offset = words[j + 2];
+                if (words[j] < low || words[j] >= high || words[j + 1] < low || words[j + 1] >= high || offset < previous || offset > 1 << 24
+                    || Name(words[j]) is not { } field)
+                {
+                    break;
+                }
+                fields.Add(field);
+                previous = offset;
+            }
+            if (fields.Any(HasProtobufTag))
+            {
+                structs.Add(new GoStruct(fields));
+            }
+            i = j;
+        }
+        return structs;
+    }
+
+    private static bool HasProtobufTag(GoField field) => field.Tag.Contains("protobuf:\"", StringComparison.Ordinal);
+
+    private static GoField? ReadName(byte[] data, long offset)
+    {
+        if (offset < 0 || offset + 2 >= data.Length)
+        {
+            return null;
+        }
+        var flags = data[offset];
+        if (flags >= 16)
+        {
+            return null;
+        }
+        var position = (int)offset + 1;
+        if (ReadVarint(data, ref position) is not ({ } length and > 0 and < 256) || position + length > data.Length)
+        {
+            return null;
+        }
+        var name = data.AsSpan(position, length);
+        if (!(char.IsAsciiLetter((char)name[0]) || name[0] == '_'))
+        {
+            return null;
+        }
+        foreach (var b in name)
+        {
+            if (!(char.IsAsciiLetterOrDigit((char)b) || b == '_'))
+            {
+                return null;
+            }
+        }
+        position += length;
+        var tag = "";
+        if ((flags & 2) != 0)
+        {
+            if (ReadVarint(data, ref position) is not ({ } tagLength and < 4096) || position + tagLength > data.Length)
+            {
+                return null;
+            }
+            var tagBytes = data.AsSpan(position, tagLength);
+            if (tagBytes.IndexOfAnyExceptInRange((byte)0x20, (byte)0x7e) >= 0)
+            {
+                return null;
+            }
+            tag = Encoding.ASCII.GetString(tagBytes);
+        }
+        return new GoField(Encoding.ASCII.GetString(name), (flags & 8) != 0, tag);
+    }
+
+    private static int? ReadVarint(byte[] data, ref int position)
+    {
+        var value = 0;
+        for (var shift = 0; shift < 21; shift += 7)
+        {
+            if (position >= data.Length)
+            {
+                return null;
+            }
+            var b = data[position++];
+            value |= (b & 0x7f) << shift;
+            if (b < 0x80)
+            {
+                return value;
+            }
+        }
+        return null;
     }
 
     /// <summary>
@@ -252,13 +384,13 @@ internal static class KubectlSchemaExtractor
         return (Encoding.ASCII.GetString(json), Encoding.ASCII.GetString(after[..end]));
     }
 
-    private static FileDescriptorProto? TryReadDescriptor(FileStream stream, long offset)
+    private static FileDescriptorProto? TryReadDescriptor(byte[] data, int offset)
     {
         try
         {
-            stream.Position = offset + GzipHeader.Length;
+            var start = offset + GzipHeader.Length;
             // DeflateStream stops at the end of this member (GZipStream would run on into a following one).
-            using var deflate = new DeflateStream(stream, CompressionMode.Decompress, leaveOpen: true);
+            using var deflate = new DeflateStream(new MemoryStream(data, start, data.Length - start, writable: false), CompressionMode.Decompress);
             using var output = new MemoryStream();
             var chunk = new byte[81920];
             int read;

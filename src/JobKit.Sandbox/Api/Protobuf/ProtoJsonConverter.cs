@@ -90,7 +90,7 @@ internal sealed class ProtoJsonConverter(ProtoSchema schema, Func<ReadOnlySpan<b
         var result = new JsonObject();
         foreach (var field in message.Fields)
         {
-            if (!values.TryGetValue(field.Number, out var value))
+            if (field.JsonName is null || !values.TryGetValue(field.Number, out var value))
             {
                 continue;
             }
@@ -108,7 +108,7 @@ internal sealed class ProtoJsonConverter(ProtoSchema schema, Func<ReadOnlySpan<b
                 }
                 continue;
             }
-            result[field.Name] = value;
+            result[field.JsonName] = value;
         }
         return result;
     }

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Google.Protobuf;
 using Google.Protobuf.Reflection;
 
@@ -31,6 +32,9 @@ internal sealed class MessageSchema
 
     public bool IsMapEntry { get; init; }
 
+    /// <summary>Whether the Go struct behind it was found in kubectl's type data (then the JSON tags are exact).</summary>
+    public bool GoStructMatched { get; set; }
+
     /// <summary>Fields in declaration order (the Go struct's order, which is the JSON order).</summary>
     public List<FieldSchema> Fields { get; } = [];
 
@@ -60,6 +64,9 @@ internal sealed class FieldSchema
 
     /// <summary>A Go embedded struct tagged <c>json:",inline"</c>: its fields go into the parent JSON object.</summary>
     public bool Inline { get; set; }
+
+    /// <summary>The JSON name (the json tag's, which is the proto name in k8s); null for <c>json:"-"</c>.</summary>
+    public string? JsonName { get; set; }
 
     /// <summary>For a Go value scalar: whether Go's JSON leaves it out when zero (<c>omitempty</c>).</summary>
     public bool OmitEmpty { get; set; } = true;
@@ -119,10 +126,36 @@ internal sealed class ProtoSchema
                 }
             }
         }
+        var structs = IndexStructs(source.Structs);
         foreach (var message in messages.Values)
         {
+            var matches = message.IsMapEntry ? null : structs.GetValueOrDefault(Signature(message.Fields.Select(f => (f.Number, f.Name))));
+            message.GoStructMatched = matches is not null;
             foreach (var field in message.Fields)
             {
+                var tags = matches?.Select(m => m.GetValueOrDefault(field.Number)?.Get("json")).Distinct().ToList();
+                if (tags is [{ } json])
+                {
+                    // The struct's own tag: exact.
+                    var options = json.Split(',');
+                    var embedded = matches!.All(m => m[field.Number].Embedded);
+                    field.JsonName = options[0] switch
+                    {
+                        "-" when options.Length == 1 => null,
+                        "" => field.Name,
+                        _ => options[0],
+                    };
+                    field.OmitEmpty = options.Skip(1).Contains("omitempty");
+                    // encoding/json flattens an embedded struct without a JSON name (k8s marks them ",inline").
+                    field.Inline = embedded && options[0].Length == 0 && field.Message is not null && !field.Repeated;
+                    continue;
+                }
+
+                // No struct (or disagreeing ones): what the tags as text say.
+                if (field.NonNullable && source.OmitEmpty.TryGetValue((field.Name, field.Number, TagWireType(field.Type)), out var omit) && omit == false)
+                {
+                    field.OmitEmpty = false;
+                }
                 // Go embeds a struct under its type's name; go-to-protobuf names the proto field after it (lowerCamel)
                 // unless the tag says otherwise (Probe's ProbeHandler is "handler"). A tag without a name
                 // (EphemeralContainerCommon's `protobuf:"bytes,1,req"`) only counts when no other tag names the field.
@@ -160,13 +193,9 @@ internal sealed class ProtoSchema
                 Repeated = field.Label == FieldDescriptorProto.Types.Label.Repeated,
                 TypeName = field.HasTypeName ? field.TypeName : null,
                 NonNullable = options.Nullable == false,
+                JsonName = field.Name,
                 GoName = options.CustomName,
             };
-            // Only Go values can be zero and present; pointers are written when set, whatever their value.
-            if (schema.NonNullable && source.OmitEmpty.TryGetValue((field.Name, field.Number, TagWireType(field.Type)), out var omit) && omit == false)
-            {
-                schema.OmitEmpty = false;
-            }
             message.Fields.Add(schema);
             message.ByNumber[field.Number] = schema;
         }
@@ -214,6 +243,46 @@ internal sealed class ProtoSchema
         }
         return (nullable, customName);
     }
+
+    /// <summary>Go structs with protobuf tags by the set of (field number, proto name) they carry, each as number → field.</summary>
+    private static Dictionary<string, List<Dictionary<int, GoField>>> IndexStructs(IReadOnlyList<GoStruct> structs)
+    {
+        var index = new Dictionary<string, List<Dictionary<int, GoField>>>(StringComparer.Ordinal);
+        foreach (var goStruct in structs)
+        {
+            var fields = new Dictionary<int, GoField>();
+            var names = new List<(int, string)>();
+            foreach (var field in goStruct.Fields)
+            {
+                if (field.Get("protobuf") is not { } protobuf)
+                {
+                    continue;
+                }
+                var parts = protobuf.Split(',');
+                if (parts.Length < 2 || !int.TryParse(parts[1], NumberStyles.None, CultureInfo.InvariantCulture, out var number))
+                {
+                    continue;
+                }
+                // go-to-protobuf names an unnamed field after the Go name (EphemeralContainerCommon: ephemeralContainerCommon).
+                var name = parts.FirstOrDefault(p => p.StartsWith("name=", StringComparison.Ordinal))?[5..] ?? LowerFirst(field.Name);
+                fields[number] = field;
+                names.Add((number, name));
+            }
+            if (fields.Count > 0)
+            {
+                var signature = Signature(names);
+                if (!index.TryGetValue(signature, out var list))
+                {
+                    index[signature] = list = [];
+                }
+                list.Add(fields);
+            }
+        }
+        return index;
+    }
+
+    private static string Signature(IEnumerable<(int Number, string Name)> fields) =>
+        string.Join(",", fields.Order().Select(f => $"{f.Number}:{f.Name}"));
 
     /// <summary>The wire type as go-to-protobuf writes it in the Go tag.</summary>
     private static string TagWireType(FieldDescriptorProto.Types.Type type) => type switch
