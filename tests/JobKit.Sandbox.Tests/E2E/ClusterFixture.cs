@@ -1,5 +1,7 @@
 using System.Security.Cryptography;
 using System.Text;
+using System.Security.Cryptography.X509Certificates;
+using JobKit.Sandbox.Kubelet;
 using JobKit.Sandbox.Tests.E2E;
 using k8s;
 using k8s.Autorest;
@@ -99,17 +101,23 @@ public sealed class ClusterFixture : IAsyncLifetime
             return;
         }
 
-        // TODO(lead): wire JobKit's process kubelet here once JobKit.Sandbox.Kubelet lands, e.g.
-        //   kubelet = await JobKit.Sandbox.Kubelet.ProcessKubelet.StartAsync(Client, new ProcessKubeletOptions
-        //   {
-        //       // a real API server presents CN=kube-apiserver-kubelet-client signed by this CA on /containerLogs
-        //       ClientCertificateAuthorities = ClusterCaCertificatePath,
-        //   });
-        // then wait until its Node is Ready and untainted (the node lifecycle controller removes
-        // node.kubernetes.io/not-ready ~2 s after Ready=True), e.g. with WaitForAsync on ListNodeAsync.
-        // Until then pods on a cluster without nodes stay Pending and the tests that run pods fail on their deadlines.
-        kubelet = null;
-        await Task.CompletedTask;
+        // A real API server presents CN=kube-apiserver-kubelet-client, signed by the cluster CA, on /containerLogs.
+        var caPath = ClusterCaCertificatePath
+            ?? throw new InvalidOperationException($"the cluster has no Ready node, and no cluster CA at <kubeconfig dir>/pki/ca.crt to start JobKit's process kubelet with");
+        var authorities = new X509Certificate2Collection();
+        authorities.ImportFromPemFile(caPath);
+        kubelet = await ProcessKubelet.StartAsync(Client, new ProcessKubeletOptions
+        {
+            NodeName = "jobkit-e2e",
+            ClientCertificateAuthorities = authorities,
+        }, cancellationToken: cancellationToken);
+        // The node lifecycle controller lifts node.kubernetes.io/not-ready a moment after Ready=True.
+        await Waiting.ForAsync(
+            () => Client.CoreV1.ReadNodeAsync("jobkit-e2e", cancellationToken: cancellationToken),
+            IsReady,
+            TimeSpan.FromSeconds(60),
+            "node jobkit-e2e to be Ready and schedulable",
+            cancellationToken);
     }
 
     private static bool IsReady(V1Node node) =>
