@@ -167,6 +167,21 @@ public partial class DefaultingTests
         Assert.Equal(["metadata"], cm.Select(p => p.Key));
     }
 
+    [Fact]
+    public void Priority_admission_knows_the_system_classes_and_rejects_others()
+    {
+        // real: system-node-critical => 2000001000; unknown => 403
+        var pod = O("""{"metadata":{"name":"p5"},"spec":{"priorityClassName":"system-node-critical","containers":[{"name":"c","image":"x"}]}}""");
+        Defaulting.AdmitOnCreate("", "Pod", pod);
+        Assert.Equal(2000001000, (int?)pod["spec"]!["priority"]);
+        pod = O("""{"metadata":{"name":"p5"},"spec":{"priorityClassName":"nope","containers":[{"name":"c","image":"x"}]}}""");
+        var ex = Assert.Throws<JobKit.Sandbox.Api.ApiException>(() => Defaulting.AdmitOnCreate("", "Pod", pod));
+        Assert.Equal((403, "Forbidden", "pods \"p5\" is forbidden: no PriorityClass with name nope was found"), (ex.Code, ex.Reason, ex.Message));
+        Assert.Equal("""{"name":"p5","kind":"pods"}""", ex.ToStatus()["details"]!.ToJsonString());
+        // real: missing ServiceAccount
+        Assert.Equal("pods \"p5\" is forbidden: error looking up service account default/nope: serviceaccount \"nope\" not found", Defaulting.ServiceAccountNotFound("p5", "default", "nope").Message);
+    }
+
     [Theory]
     [InlineData("nginx", "Always")]
     [InlineData("nginx:latest", "Always")]

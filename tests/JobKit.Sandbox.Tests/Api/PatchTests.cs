@@ -25,11 +25,22 @@ public class JsonMergePatchTests
     }
 
     [Fact]
-    public void Arrays_are_replaced_and_non_object_patch_replaces_target()
+    public void Arrays_are_replaced_and_nested_objects_replace_scalars()
     {
         AssertJson("""{"a":[3]}""", JsonMergePatch.Apply(J("""{"a":[1,2]}"""), J("""{"a":[3]}""")));
-        AssertJson("[1]", JsonMergePatch.Apply(J("""{"a":1}"""), J("[1]")));
         AssertJson("""{"a":{"b":1}}""", JsonMergePatch.Apply(J("""{"a":"x"}"""), J("""{"a":{"b":1,"c":null}}""")));
+    }
+
+    [Fact]
+    public void Non_object_patch_bodies_are_the_servers_400s()
+    {
+        // real: merge-patch [1] and "x"; json-patch {"op":"add"}; strategic [1]
+        var ex = Assert.Throws<ApiException>(() => JsonMergePatch.Apply(J("""{"a":1}"""), J("[1]")));
+        Assert.Equal((400, "BadRequest", "error decoding patch: json: cannot unmarshal array into Go value of type map[string]interface {}"), (ex.Code, ex.Reason, ex.Message));
+        ex = Assert.Throws<ApiException>(() => JsonMergePatch.Apply(J("""{"a":1}"""), J("\"x\"")));
+        Assert.Equal("error decoding patch: json: cannot unmarshal string into Go value of type map[string]interface {}", ex.Message);
+        Assert.Equal("error decoding patch: json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp", JsonPatch.NotAnArray(J("""{"op":"add"}""")).Message);
+        Assert.Equal("json: cannot unmarshal array into Go value of type map[string]interface {}", StrategicMergePatch.NotAnObject(J("[1]")).Message);
     }
 }
 

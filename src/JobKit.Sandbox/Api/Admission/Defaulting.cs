@@ -224,6 +224,17 @@ public static class Defaulting
         }
     }
 
+    /// <summary>
+    /// The ServiceAccount admission plugin's answer when the pod's ServiceAccount (after <see cref="AdmitOnCreate"/>
+    /// defaulted it to "default") does not exist: 403 <c>pods "p" is forbidden: error looking up service account
+    /// ns/sa: serviceaccount "sa" not found</c>. The caller looks the ServiceAccount up and throws this.
+    /// </summary>
+    public static ApiException ServiceAccountNotFound(string podName, string @namespace, string serviceAccount) =>
+        Forbidden(podName, $"error looking up service account {@namespace}/{serviceAccount}: serviceaccount \"{serviceAccount}\" not found");
+
+    private static ApiException Forbidden(string podName, string reason) =>
+        new(403, "Forbidden", $"pods \"{podName}\" is forbidden: {reason}", "pods", podName);
+
     private static void AdmitPod(JsonObject pod, JsonObject? serviceAccount)
     {
         var spec = Child(pod, "spec");
@@ -254,7 +265,9 @@ public static class Defaulting
             {
                 "system-node-critical" => 2000001000,
                 "system-cluster-critical" => 2000000000,
-                _ => 0,
+                null or "" => 0,
+                // JobKit serves no PriorityClass objects: any other name is unknown, as on a server without it.
+                _ => throw Forbidden((string?)pod["metadata"]?["name"] ?? "", $"no PriorityClass with name {priorityClassName} was found"),
             };
         }
         SetIfMissing(spec, "preemptionPolicy", "PreemptLowerPriority");

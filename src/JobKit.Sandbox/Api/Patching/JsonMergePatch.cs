@@ -7,18 +7,38 @@ public static class JsonMergePatch
 {
     /// <summary>
     /// Applies <paramref name="patch"/> to <paramref name="target"/> and returns the result. Neither argument is
-    /// modified; the result shares no nodes with them. A non-object patch replaces the target.
+    /// modified; the result shares no nodes with them. The server decodes the patch into a map first, so a
+    /// non-object patch is its 400 (real: <c>error decoding patch: json: cannot unmarshal array into Go value of
+    /// type map[string]interface {}</c>); a JSON <c>null</c> patch changes nothing (not checked on the real server).
     /// </summary>
     public static JsonNode? Apply(JsonNode? target, JsonNode? patch)
     {
+        if (patch is null)
+        {
+            return target?.DeepClone();
+        }
         if (patch is not JsonObject patchObject)
         {
-            return patch?.DeepClone();
+            throw ApiException.BadRequest($"error decoding patch: json: cannot unmarshal {GoJsonKind(patch)} into Go value of type map[string]interface {{}}");
         }
         var result = target is JsonObject targetObject ? (JsonObject)targetObject.DeepClone() : new JsonObject();
         Merge(result, patchObject);
         return result;
     }
+
+    /// <summary>The JSON kind as encoding/json names it in "cannot unmarshal X into ...": object, array, string, number, bool.</summary>
+    internal static string GoJsonKind(JsonNode? node) => node switch
+    {
+        JsonObject => "object",
+        JsonArray => "array",
+        null => "null",
+        _ => node.GetValueKind() switch
+        {
+            System.Text.Json.JsonValueKind.String => "string",
+            System.Text.Json.JsonValueKind.Number => "number",
+            _ => "bool",
+        },
+    };
 
     private static void Merge(JsonObject target, JsonObject patch)
     {

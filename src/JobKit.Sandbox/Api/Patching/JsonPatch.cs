@@ -67,6 +67,10 @@ public static class JsonPatch
         return doc;
     }
 
+    /// <summary>The server's 400 for a JSON patch body that is no array (real: <c>error decoding patch: json: cannot unmarshal object into Go value of type []handlers.jsonPatchOp</c>).</summary>
+    public static ApiException NotAnArray(JsonNode? body) =>
+        ApiException.BadRequest($"error decoding patch: json: cannot unmarshal {JsonMergePatch.GoJsonKind(body)} into Go value of type []handlers.jsonPatchOp");
+
     /// <summary>The Status the apiserver answers for any JSON patch that does not apply (NewGenericServerResponse 422).</summary>
     public static ApiException Rejected() =>
         new(422, "Invalid", "the server rejected our request due to an error in our request", kind: "");

@@ -25,6 +25,10 @@ public static class StrategicMergePatch
     public const string UnsupportedMediaTypeMessage =
         "the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/apply-patch+yaml";
 
+    /// <summary>The server's 400 for a strategic merge patch body that is no object (real: <c>json: cannot unmarshal array into Go value of type map[string]interface {}</c>).</summary>
+    public static ApiException NotAnObject(JsonNode? body) =>
+        ApiException.BadRequest($"json: cannot unmarshal {JsonMergePatch.GoJsonKind(body)} into Go value of type map[string]interface {{}}");
+
     /// <summary>Whether the kind has Go types (patch metadata); custom resources do not: the server answers 415.</summary>
     public static bool Supports(string group, string kind) => PatchSchema.For(group, kind) is not null;
 

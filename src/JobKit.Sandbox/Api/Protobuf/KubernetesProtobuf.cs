@@ -60,14 +60,17 @@ public sealed class KubernetesProtobuf
             {
                 return null;
             }
-            var schema = ProtoSchema.Build(extracted);
-            return new KubernetesProtobuf(schema, Path.GetFullPath(path), stopwatch.Elapsed);
+            return new KubernetesProtobuf(ProtoSchema.Build(extracted), Path.GetFullPath(path), stopwatch.Elapsed);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             return null;
         }
     }
+
+    /// <summary>An instance over an already extracted schema (tests: e.g. without the Go structs, to exercise the fallback).</summary>
+    internal static KubernetesProtobuf Create(KubectlSchema extracted, string kubectlPath) =>
+        new(ProtoSchema.Build(extracted), kubectlPath, TimeSpan.Zero);
 
     /// <summary>
     /// Decodes a full request body (<c>k8s\0</c> + runtime.Unknown) into the object's Kubernetes JSON, with
