@@ -567,7 +567,7 @@ public sealed class ApiServer : IAsyncDisposable
         }
         var node = api.Get(ResourceTypes.Node, null, nodeName);
         var address = (node["status"]?["addresses"] as JsonArray ?? []).OfType<JsonObject>().FirstOrDefault(a => a["type"]?.GetValue<string>() == "InternalIP")?["address"]?.GetValue<string>() ?? "127.0.0.1";
-        var port = node["status"]?["daemonEndpoints"]?["kubeletEndpoint"]?["Port"]?.GetValue<int>() ?? 10250;
+        var port = node["status"]?["daemonEndpoints"]?["kubeletEndpoint"]?["Port"].AsInt() ?? 10250;
         var forwarded = string.Join('&', LogQueryParameters
             .Where(k => query.ContainsKey(k))
             .Select(k => $"{k}={Uri.EscapeDataString(query[k].ToString())}"));
@@ -604,7 +604,7 @@ public sealed class ApiServer : IAsyncDisposable
     {
         api.Get(ResourceTypes.ServiceAccount, ns, serviceAccount);
         var body = await ReadJsonAsync(context.Request).ConfigureAwait(false);
-        var seconds = body["spec"]?["expirationSeconds"]?.GetValue<long>() ?? 3600;
+        var seconds = body["spec"]?["expirationSeconds"].AsLong() ?? 3600;
         var lifetime = TimeSpan.FromSeconds(Math.Max(600, seconds));
         var token = options.IssueServiceAccountToken(ns, serviceAccount, lifetime);
         var response = new JsonObject
@@ -638,6 +638,12 @@ public sealed class ApiServer : IAsyncDisposable
     private static async Task<JsonObject> ReadJsonAsync(HttpRequest request)
     {
         var contentType = (request.ContentType ?? "application/json").Split(';')[0].Trim();
+        if (contentType == "application/vnd.kubernetes.protobuf" && Protobuf.KubernetesProtobuf.Shared is { } protobuf)
+        {
+            using var buffer = new MemoryStream();
+            await request.Body.CopyToAsync(buffer).ConfigureAwait(false);
+            return protobuf.Decode(buffer.GetBuffer().AsSpan(0, (int)buffer.Length));
+        }
         if (contentType is not ("application/json" or "" or "*/*"))
         {
             throw new ApiException(415, "UnsupportedMediaType", $"the body of the request was in an unknown format - accepted media types include: application/json, application/yaml");
@@ -659,7 +665,7 @@ public sealed class ApiServer : IAsyncDisposable
                 body = JsonNode.Parse(text) as JsonObject;
             }
         }
-        long? grace = body?["gracePeriodSeconds"]?.GetValue<long>();
+        long? grace = body?["gracePeriodSeconds"].AsLong();
         if (grace is null && long.TryParse(query["gracePeriodSeconds"], out var queryGrace))
         {
             grace = queryGrace;

@@ -250,7 +250,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
             Defaulting.Apply(type.Group, type.Version, type.Kind, next);
             if (type.HasGeneration && !JsonNode.DeepEquals(next["spec"], current["spec"]))
             {
-                metadata["generation"] = (currentMeta["generation"]?.GetValue<long>() ?? 0) + 1;
+                metadata["generation"] = (currentMeta["generation"].AsLong() ?? 0) + 1;
             }
         }
         Validation.ValidateUpdate(type.Group, type.Kind, next, current);
@@ -265,7 +265,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
         return metadata["deletionTimestamp"] is not null
             && (metadata["finalizers"] as JsonArray ?? []).Count == 0
             && (obj["spec"]?["finalizers"] as JsonArray ?? []).Count == 0
-            && (metadata["deletionGracePeriodSeconds"]?.GetValue<long>() ?? 0) == 0;
+            && (metadata["deletionGracePeriodSeconds"].AsLong() ?? 0) == 0;
     }
 
     public DeleteResult Delete(ResourceType type, string? ns, string name, DeleteOptions options, bool dryRun = false)
@@ -314,7 +314,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
                 next["status"] = new JsonObject { ["phase"] = "Terminating" };
             }
             var grace = GracePeriod(type, current, options);
-            var existingGrace = metadata["deletionGracePeriodSeconds"]?.GetValue<long>();
+            var existingGrace = metadata["deletionGracePeriodSeconds"].AsLong();
             var namespaceFinalizers = type == ResourceTypes.Namespace ? (next["spec"]?["finalizers"] as JsonArray ?? []).Count : 0;
             if (finalizers.Count == 0 && grace == 0 && namespaceFinalizers == 0)
             {
@@ -337,7 +337,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
             if (!alreadyDeleting && type.HasGeneration)
             {
                 // Setting deletionTimestamp counts as a spec change (registry/rest/delete.go BeforeDelete).
-                nextMeta["generation"] = (metadata["generation"]?.GetValue<long>() ?? 0) + 1;
+                nextMeta["generation"] = (metadata["generation"].AsLong() ?? 0) + 1;
             }
             if (!alreadyDeleting || grace < (existingGrace ?? 0))
             {
@@ -383,7 +383,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
         {
             return 0;
         }
-        var grace = options.GracePeriodSeconds ?? current["spec"]?["terminationGracePeriodSeconds"]?.GetValue<long>() ?? 30;
+        var grace = options.GracePeriodSeconds ?? current["spec"]?["terminationGracePeriodSeconds"].AsLong() ?? 30;
         return Math.Max(0, grace);
     }
 

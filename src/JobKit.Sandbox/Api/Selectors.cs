@@ -169,9 +169,14 @@ public sealed class FieldSelector
                 throw ApiException.BadRequest($"invalid selector: '{text}'; can't understand '{raw}'");
             }
             var field = raw[..at];
-            if (!SupportedFields(type).Contains(field))
+            var supported = SupportedFields(type);
+            if (!supported.Contains(field))
             {
-                throw ApiException.BadRequest($"field label not supported: {field}");
+                // Kinds without their own field label conversion answer with the generic message
+                // (runtime.DefaultMetaV1FieldSelectorConversion); the others with theirs.
+                throw ApiException.BadRequest(supported.Count == 2
+                    ? $"\"{field}\" is not a known field selector: only \"metadata.name\", \"metadata.namespace\""
+                    : $"field label not supported: {field}");
             }
             selector.terms.Add((field, raw[(at + op.Length)..], op != "!="));
         }
@@ -218,7 +223,7 @@ public sealed class FieldSelector
         }
         if (field == "status.successful")
         {
-            return (obj["status"]?["succeeded"]?.GetValue<int>() ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
+            return (obj["status"]?["succeeded"].AsInt() ?? 0).ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
         JsonNode? node = obj;
         foreach (var part in field.Split('.'))

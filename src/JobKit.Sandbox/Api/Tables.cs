@@ -51,7 +51,7 @@ public static class Tables
                 name,
                 new("Ready", "string", (o, _) => $"{Statuses(o).Count(s => s?["ready"]?.GetValue<bool>() == true)}/{(o["spec"]?["containers"] as JsonArray)?.Count ?? 0}"),
                 new("Status", "string", (o, _) => PodStatus(o)),
-                new("Restarts", "string", (o, _) => Statuses(o).Sum(s => s?["restartCount"]?.GetValue<int>() ?? 0).ToString(CultureInfo.InvariantCulture)),
+                new("Restarts", "string", (o, _) => Statuses(o).Sum(s => s?["restartCount"].AsInt() ?? 0).ToString(CultureInfo.InvariantCulture)),
                 age,
                 new("IP", "string", (o, _) => Str(o, "status", "podIP") ?? "<none>", 1),
                 new("Node", "string", (o, _) => Str(o, "spec", "nodeName") ?? "<none>", 1),
@@ -60,7 +60,7 @@ public static class Tables
             [
                 name,
                 new("Status", "string", (o, _) => JobStatus(o)),
-                new("Completions", "string", (o, _) => $"{o["status"]?["succeeded"]?.GetValue<int>() ?? 0}/{o["spec"]?["completions"]?.GetValue<int>() ?? 1}"),
+                new("Completions", "string", (o, _) => $"{o["status"]?["succeeded"].AsInt() ?? 0}/{o["spec"]?["completions"].AsInt() ?? 1}"),
                 new("Duration", "string", (o, now) => JobDuration(o, now)),
                 age,
             ],
@@ -130,7 +130,7 @@ public static class Tables
         for (var i = 0; i < initStatuses.Count; i++)
         {
             var state = initStatuses[i]["state"];
-            if (state?["terminated"] is { } terminated && terminated["exitCode"]?.GetValue<int>() == 0)
+            if (state?["terminated"] is { } terminated && terminated["exitCode"].AsInt() == 0)
             {
                 continue;
             }
