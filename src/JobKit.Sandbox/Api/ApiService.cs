@@ -253,6 +253,18 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
                 metadata["generation"] = (currentMeta["generation"].AsLong() ?? 0) + 1;
             }
         }
+        if (currentMeta["deletionTimestamp"] is not null)
+        {
+            // ValidateObjectMetaUpdate: an object on its way out takes no new finalizers.
+            var before = (currentMeta["finalizers"] as JsonArray ?? []).Select(f => f?.GetValue<string>()).ToHashSet();
+            var added = (Metadata(next)["finalizers"] as JsonArray ?? []).Select(f => f?.GetValue<string>()).Where(f => !before.Contains(f)).ToList();
+            if (added.Count > 0)
+            {
+                throw ApiException.Invalid(type.Group, type.Kind, name, [new StatusCause("FieldValueForbidden",
+                    $"Forbidden: no new finalizers can be added if the object is being deleted, found new finalizers []string{{{string.Join(", ", added.Select(f => $"\"{f}\""))}}}",
+                    "metadata.finalizers")]);
+            }
+        }
         Validation.ValidateUpdate(type.Group, type.Kind, next, current);
         Metadata(next)["resourceVersion"] = currentMeta["resourceVersion"]?.DeepClone();
         return Ordered(type, next);

@@ -28,8 +28,9 @@ internal sealed class Scheduler(ApiService api, ILogger logger)
                 Schedule(pod);
             }
         }
-        else if (e.Resource == ResourceTypes.Pod && NeedsScheduling(e.Object))
+        else if (e.Resource == ResourceTypes.Pod && e.Type == "ADDED" && NeedsScheduling(e.Object))
         {
+            // Like kube-scheduler, a pod is tried when it arrives and again when nodes change, not on its own updates.
             Schedule(e.Object);
         }
     }
