@@ -23,7 +23,7 @@ public sealed class ClusterFixture : IAsyncLifetime
     public const string KubectlVariable = "JOBKIT_TEST_KUBECTL";
 
     private SandboxCluster? sandbox;
-    private IAsyncDisposable? kubelet;
+    private ProcessKubelet? kubelet;
     private Kubernetes? client;
     private string? kubeconfigPath;
 
