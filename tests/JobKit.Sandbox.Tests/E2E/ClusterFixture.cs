@@ -89,31 +89,62 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     /// <summary>
     /// Starts JobKit's process kubelet against the target unless it already has a Ready Node (e.g. the sandbox's own
-    /// kubelet, or a real cluster with nodes). The kubelet is stopped when the fixture is disposed.
+    /// kubelet, or a real cluster with nodes), then waits until a Node is Ready and schedulable. The kubelet is
+    /// stopped when the fixture is disposed.
     /// </summary>
     internal async Task StartKubeletIfNoReadyNodeAsync(CancellationToken cancellationToken)
     {
+        // A Node that exists but is not Ready yet (a kubelet still registering) gets a short grace period; a stale
+        // NotReady Node (a kubelet that went away) must not stop us from starting ours.
         var nodes = await Client.CoreV1.ListNodeAsync(cancellationToken: cancellationToken);
-        if (nodes.Items.Any(IsReady))
+        if (nodes.Items.Any(IsReady) || (nodes.Items.Count > 0 && await AnyNodeReadyWithinAsync(TimeSpan.FromSeconds(15), cancellationToken)))
         {
             return;
         }
 
-        // TODO(lead): wire JobKit's process kubelet here once JobKit.Sandbox.Kubelet lands, e.g.
+        // TODO(lead): wire JobKit's process kubelet here (JobKit.Sandbox.Kubelet is not on this branch yet), e.g.
+        //   var authorities = new X509Certificate2Collection();
+        //   authorities.ImportFromPemFile(ClusterCaCertificatePath
+        //       ?? throw new InvalidOperationException($"no Ready node and no {Path.GetDirectoryName(KubeconfigPath)}/pki/ca.crt to trust"));
         //   kubelet = await JobKit.Sandbox.Kubelet.ProcessKubelet.StartAsync(Client, new ProcessKubeletOptions
         //   {
-        //       // a real API server presents CN=kube-apiserver-kubelet-client signed by this CA on /containerLogs
-        //       ClientCertificateAuthorities = ClusterCaCertificatePath,
-        //   });
-        // then wait until its Node is Ready and untainted (the node lifecycle controller removes
-        // node.kubernetes.io/not-ready ~2 s after Ready=True), e.g. with WaitForAsync on ListNodeAsync.
-        // Until then pods on a cluster without nodes stay Pending and the tests that run pods fail on their deadlines.
+        //       NodeName = $"jobkit-e2e-{RandomSuffix(5)}",
+        //       // the real API server presents CN=kube-apiserver-kubelet-client, signed by this CA, on /containerLogs
+        //       ClientCertificateAuthorities = authorities,
+        //   }, cancellationToken: cancellationToken);
+        // Until then, on a cluster without nodes pods stay Pending and the tests that run pods fail on their deadlines.
         kubelet = null;
-        await Task.CompletedTask;
+
+        if (kubelet is not null)
+        {
+            // Ready=True, and the node lifecycle controller has removed node.kubernetes.io/not-ready (~2 s later)
+            await WaitForAsync(
+                () => Client.CoreV1.ListNodeAsync(cancellationToken: cancellationToken),
+                list => list.Items.Any(IsReady),
+                TimeSpan.FromSeconds(60),
+                "the process kubelet's Node to be Ready and schedulable",
+                cancellationToken);
+        }
+    }
+
+    private async Task<bool> AnyNodeReadyWithinAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(Waiting.PollInterval * 5, cancellationToken);
+            var nodes = await Client.CoreV1.ListNodeAsync(cancellationToken: cancellationToken);
+            if (nodes.Items.Any(IsReady))
+            {
+                return true;
+            }
+        }
+        return false;
     }
 
     private static bool IsReady(V1Node node) =>
         node.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true
+        && node.Spec?.Unschedulable != true
         && node.Spec?.Taints?.Any(t => t.Effect == "NoSchedule" && t.Key is "node.kubernetes.io/not-ready" or "node.kubernetes.io/unreachable") != true;
 
     private Task<V1ServiceAccount?> WaitForDefaultServiceAccountAsync(CancellationToken cancellationToken) =>
