@@ -33,6 +33,21 @@ public static class ApiAssert
         return $"Status{{code={status.Code}, reason={status.Reason}, message={status.Message}, details={{name={status.Details?.Name}, group={status.Details?.Group}, kind={status.Details?.Kind}, causes=[{string.Join(", ", causes)}]}}}}";
     }
 
+    /// <summary>
+    /// What a DELETE answered: a Status (deleted at once) or the object itself (still there: finalizers or graceful
+    /// deletion). KubernetesClient types every DELETE answer as V1Status and keeps objects it cannot read as one.
+    /// </summary>
+    public static (string? Kind, V1ObjectMeta? Metadata) DeleteAnswer(V1Status answer)
+    {
+        if (answer.HasObject)
+        {
+            // any type with kind and metadata reads the header; unknown fields are skipped
+            var partial = answer.ObjectView<V1ConfigMap>();
+            return (partial.Kind, partial.Metadata);
+        }
+        return (answer.Kind, null);
+    }
+
     /// <summary>Retries a read-modify-write on 409 Conflict (a controller may write the same object meanwhile).</summary>
     public static async Task<T> RetryOnConflictAsync<T>(Func<Task<T>> attempt, int attempts = 10)
     {

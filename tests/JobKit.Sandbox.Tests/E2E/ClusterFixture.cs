@@ -91,12 +91,15 @@ public sealed class ClusterFixture : IAsyncLifetime
 
     /// <summary>
     /// Starts JobKit's process kubelet against the target unless it already has a Ready Node (e.g. the sandbox's own
-    /// kubelet, or a real cluster with nodes). The kubelet is stopped when the fixture is disposed.
+    /// kubelet, or a real cluster with nodes), then waits until a Node is Ready and schedulable. The kubelet is
+    /// stopped when the fixture is disposed.
     /// </summary>
     internal async Task StartKubeletIfNoReadyNodeAsync(CancellationToken cancellationToken)
     {
+        // A Node that exists but is not Ready yet (a kubelet still registering) gets a short grace period; a stale
+        // NotReady Node (a kubelet that went away) must not stop us from starting ours.
         var nodes = await Client.CoreV1.ListNodeAsync(cancellationToken: cancellationToken);
-        if (nodes.Items.Any(IsReady))
+        if (nodes.Items.Any(IsReady) || (nodes.Items.Count > 0 && await AnyNodeReadyWithinAsync(TimeSpan.FromSeconds(15), cancellationToken)))
         {
             return;
         }
@@ -120,8 +123,24 @@ public sealed class ClusterFixture : IAsyncLifetime
             cancellationToken);
     }
 
+    private async Task<bool> AnyNodeReadyWithinAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(Waiting.PollInterval * 5, cancellationToken);
+            var nodes = await Client.CoreV1.ListNodeAsync(cancellationToken: cancellationToken);
+            if (nodes.Items.Any(IsReady))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
     private static bool IsReady(V1Node node) =>
         node.Status?.Conditions?.Any(c => c.Type == "Ready" && c.Status == "True") == true
+        && node.Spec?.Unschedulable != true
         && node.Spec?.Taints?.Any(t => t.Effect == "NoSchedule" && t.Key is "node.kubernetes.io/not-ready" or "node.kubernetes.io/unreachable") != true;
 
     private Task<V1ServiceAccount?> WaitForDefaultServiceAccountAsync(CancellationToken cancellationToken) =>

@@ -52,7 +52,8 @@ public sealed class DeletionContractTests(ClusterFixture cluster)
 
         // a DELETE that waits on finalizers answers 200 with the object itself, deletionTimestamp set
         var answer = await Client.CoreV1.DeleteNamespacedConfigMapAsync("held", ns, cancellationToken: Ct);
-        Assert.True(answer.Kind == "ConfigMap", $"expected the ConfigMap as the DELETE response, got kind {answer.Kind}: {answer.Status} {answer.Message}");
+        var (kind, _) = ApiAssert.DeleteAnswer(answer);
+        Assert.True(kind == "ConfigMap", $"expected the ConfigMap as the DELETE response, got kind {kind}: {answer.Status} {answer.Message}");
 
         var terminating = await Client.CoreV1.ReadNamespacedConfigMapAsync("held", ns, cancellationToken: Ct);
         Assert.NotNull(terminating.Metadata.DeletionTimestamp);
@@ -205,21 +206,30 @@ public sealed class DeletionContractTests(ClusterFixture cluster)
     }
 
     [Fact]
-    public async Task Delete_job_without_propagationPolicy_defaults_to_Orphan()
+    public async Task Delete_job_without_propagationPolicy_orphans_its_dependents()
     {
+        // batch/v1 Jobs keep their legacy default: DELETE without a policy orphans (kubectl always sends Background)
         await using var ns = await cluster.CreateNamespaceAsync("del-job-default", Ct);
-        var job = Objects.Job("legacy", "true", s => s.Suspend = true);
-        job.Metadata.Finalizers = [HoldFinalizer];
-        await Client.BatchV1.CreateNamespacedJobAsync(job, ns, cancellationToken: Ct);
+        var job = await Client.BatchV1.CreateNamespacedJobAsync(Objects.Job("legacy", "true", s => s.Suspend = true), ns, cancellationToken: Ct);
+        var dependent = Objects.ConfigMap("owned-by-job");
+        dependent.Metadata.OwnerReferences = [new V1OwnerReference { ApiVersion = "batch/v1", Kind = "Job", Name = "legacy", Uid = job.Metadata.Uid }];
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(dependent, ns, cancellationToken: Ct);
 
-        await Client.BatchV1.DeleteNamespacedJobAsync("legacy", ns, cancellationToken: Ct);
+        var answer = await Client.BatchV1.DeleteNamespacedJobAsync("legacy", ns, cancellationToken: Ct);
 
-        var marked = await Client.BatchV1.ReadNamespacedJobAsync("legacy", ns, cancellationToken: Ct);
-        Assert.NotNull(marked.Metadata.DeletionTimestamp);
-        Assert.True(
-            marked.Metadata.Finalizers.Contains("orphan") || marked.Metadata.Finalizers.SequenceEqual([HoldFinalizer]),
-            $"a batch/v1 Job is deleted with Orphan by default: expected the orphan finalizer (until the garbage collector removes it), got [{string.Join(", ", marked.Metadata.Finalizers)}]");
-        await Client.BatchV1.PatchNamespacedJobAsync(new V1Patch("""{"metadata":{"finalizers":null}}""", V1Patch.PatchType.MergePatch), "legacy", ns, cancellationToken: Ct);
+        var (kind, metadata) = ApiAssert.DeleteAnswer(answer);
+        Assert.True(kind == "Job", $"the orphan finalizer holds the Job, so DELETE answers with the Job; got kind {kind}: {answer.Status} {answer.Message}");
+        Assert.NotNull(metadata?.DeletionTimestamp);
+        Assert.Contains("orphan", metadata.Finalizers);
+        await cluster.WaitForAsync(
+            () => ClusterFixture.TryReadAsync(() => Client.BatchV1.ReadNamespacedJobAsync("legacy", ns, cancellationToken: Ct)),
+            j => j is null,
+            GcTimeout,
+            "job legacy to be deleted once its dependents are orphaned",
+            Ct);
+        var kept = await Client.CoreV1.ReadNamespacedConfigMapAsync("owned-by-job", ns, cancellationToken: Ct);
+        Assert.Null(kept.Metadata.DeletionTimestamp);
+        Assert.True(kept.Metadata.OwnerReferences is null || kept.Metadata.OwnerReferences.Count == 0, "the orphaned dependent lost its ownerReference");
     }
 
     [Fact]
