@@ -23,10 +23,10 @@ public sealed class CronJobController
     private readonly ILogger logger;
     private readonly TimeProvider time;
     private readonly EventRecorder recorder;
+    private readonly ControllerLoop loop;
     private readonly Informer<V1CronJob> cronJobs;
     private readonly Informer<V1Job> jobs;
     private readonly Dictionary<string, (string Schedule, string? TimeZone)> lastSchedules = [];
-    private WorkQueue? queue;
 
     public CronJobController(IKubernetes client, ILoggerFactory loggerFactory, TimeProvider time)
     {
@@ -34,80 +34,28 @@ public sealed class CronJobController
         this.time = time;
         logger = loggerFactory.CreateLogger<CronJobController>();
         recorder = new EventRecorder(client, "cronjob-controller", time, logger);
-        cronJobs = Informer<V1CronJob>.Create<V1CronJobList>((rv, w, ct) =>
-            client.BatchV1.ListCronJobForAllNamespacesWithHttpMessagesAsync(resourceVersion: rv, watch: w, allowWatchBookmarks: w, cancellationToken: ct));
-        jobs = Informer<V1Job>.Create<V1JobList>((rv, w, ct) =>
-            client.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(resourceVersion: rv, watch: w, allowWatchBookmarks: w, cancellationToken: ct));
-        cronJobs.Changed += OnCronJobChangedAsync;
-        jobs.Changed += OnJobChangedAsync;
-    }
-
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
         // DefaultTypedControllerRateLimiter's per-item part: 5ms doubling up to 1000s.
-        using var q = new WorkQueue(time, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1000));
-        queue = q;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var background = new List<Task>
-        {
-            recorder.RunAsync(stop.Token),
-            cronJobs.RunAsync(stop.Token),
-            jobs.RunAsync(stop.Token),
-        };
-        try
-        {
-            await Task.WhenAll(cronJobs.Synced, jobs.Synced).WaitAsync(cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("CronJob controller caches synced");
-            foreach (var cj in cronJobs.Items)
-            {
-                q.Add(KeyOf(cj));
-            }
-            var workers = Enumerable.Range(0, Workers).Select(_ => WorkerAsync(q, stop.Token)).ToList();
-            await Task.WhenAll(workers).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await Task.WhenAll(background).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            queue = null;
-        }
+        loop = new ControllerLoop(
+            time,
+            Workers,
+            baseDelay: TimeSpan.FromMilliseconds(5),
+            maxDelay: TimeSpan.FromSeconds(1000),
+            SyncAsync,
+            syncFailed: (key, e) => logger.LogWarning("Error syncing CronJob {Key}, requeuing: {Error}", key, e.Message),
+            cachesSynced: OnCachesSynced);
+        loop.RunAlongside(recorder.RunAsync);
+        cronJobs = loop.Watch(ClusterInformers.CronJobs(client), OnCronJobChangedAsync);
+        jobs = loop.Watch(ClusterInformers.Jobs(client), OnJobChangedAsync);
     }
 
-    private async Task WorkerAsync(WorkQueue q, CancellationToken cancellationToken)
+    public Task RunAsync(CancellationToken cancellationToken) => loop.RunAsync(cancellationToken);
+
+    private void OnCachesSynced(WorkQueue q)
     {
-        while (await q.GetAsync(cancellationToken).ConfigureAwait(false) is { } key)
+        logger.LogInformation("CronJob controller caches synced");
+        foreach (var cj in cronJobs.Items)
         {
-            try
-            {
-                var requeueAfter = await SyncAsync(key, cancellationToken).ConfigureAwait(false);
-                q.Forget(key);
-                if (requeueAfter is { } d)
-                {
-                    q.AddAfter(key, d);
-                }
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning("Error syncing CronJob {Key}, requeuing: {Error}", key, e.Message);
-                q.AddRateLimited(key);
-            }
-            finally
-            {
-                q.Done(key);
-            }
+            q.Add(KeyOf(cj));
         }
     }
 
@@ -132,7 +80,7 @@ public sealed class CronJobController
             {
                 lastSchedules.Remove(key);
             }
-            queue?.Add(key);
+            loop.Queue?.Add(key);
             return Task.CompletedTask;
         }
         (string Schedule, string? TimeZone) current = (cj.Spec?.Schedule ?? "", cj.Spec?.TimeZone);
@@ -155,10 +103,10 @@ public sealed class CronJobController
                 recorder.Event(cj, EventRecorder.Warning, "UnParseableCronJobSchedule", $"unparseable schedule for cronjob: {cj.Spec!.Schedule}");
                 return Task.CompletedTask;
             }
-            queue?.AddAfter(key, NextScheduleTimeDuration(cj, Now, sched));
+            loop.Queue?.AddAfter(key, NextScheduleTimeDuration(cj, Now, sched));
             return Task.CompletedTask;
         }
-        queue?.Add(key);
+        loop.Queue?.Add(key);
         return Task.CompletedTask;
     }
 
@@ -168,7 +116,7 @@ public sealed class CronJobController
             && cronJobs.Get(job.Metadata.NamespaceProperty, controllerRef.Name) is { } cj
             && cj.Metadata.Uid == controllerRef.Uid)
         {
-            queue?.Add(KeyOf(cj));
+            loop.Queue?.Add(KeyOf(cj));
         }
         return Task.CompletedTask;
     }

@@ -32,9 +32,9 @@ public sealed class JobController
     private readonly Dictionary<string, BackoffRecord> backoffStore = [];
     private readonly Dictionary<string, long> generations = [];
     private readonly HashSet<string> seenPods = [];
+    private readonly ControllerLoop loop;
     private readonly Informer<V1Job> jobs;
     private readonly Informer<V1Pod> pods;
-    private WorkQueue? queue;
 
     public JobController(IKubernetes client, ILoggerFactory loggerFactory, TimeProvider time)
     {
@@ -43,79 +43,36 @@ public sealed class JobController
         logger = loggerFactory.CreateLogger<JobController>();
         recorder = new EventRecorder(client, "job-controller", time, logger);
         expectations = new ControllerExpectations(time);
-        jobs = Informer<V1Job>.Create<V1JobList>((rv, w, ct) =>
-            client.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(resourceVersion: rv, watch: w, allowWatchBookmarks: w, cancellationToken: ct));
-        pods = Informer<V1Pod>.Create<V1PodList>((rv, w, ct) =>
-            client.CoreV1.ListPodForAllNamespacesWithHttpMessagesAsync(resourceVersion: rv, watch: w, allowWatchBookmarks: w, cancellationToken: ct));
-        jobs.Changed += OnJobChangedAsync;
-        pods.Changed += OnPodChangedAsync;
+        loop = new ControllerLoop(
+            time,
+            Workers,
+            baseDelay: TimeSpan.FromSeconds(1),
+            maxDelay: TimeSpan.FromMinutes(1),
+            SyncAsync,
+            syncFailed: (key, e) => logger.LogWarning("syncing job {Key}: {Error}", key, e.Message),
+            cachesSynced: _ => logger.LogInformation("Job controller caches synced"));
+        loop.RunAlongside(recorder.RunAsync);
+        jobs = loop.Watch(ClusterInformers.Jobs(client), OnJobChangedAsync);
+        pods = loop.Watch(ClusterInformers.Pods(client), OnPodChangedAsync);
     }
 
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        using var q = new WorkQueue(time, TimeSpan.FromSeconds(1), TimeSpan.FromMinutes(1));
-        queue = q;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var background = new List<Task>
-        {
-            recorder.RunAsync(stop.Token),
-            jobs.RunAsync(stop.Token),
-            pods.RunAsync(stop.Token),
-        };
-        try
-        {
-            await Task.WhenAll(jobs.Synced, pods.Synced).WaitAsync(cancellationToken).ConfigureAwait(false);
-            logger.LogInformation("Job controller caches synced");
-            var workers = Enumerable.Range(0, Workers).Select(_ => WorkerAsync(q, stop.Token)).ToList();
-            await Task.WhenAll(workers).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await Task.WhenAll(background).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            queue = null;
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) => loop.RunAsync(cancellationToken);
 
-    private async Task WorkerAsync(WorkQueue q, CancellationToken cancellationToken)
+    /// <summary>
+    /// A key is a Job, or an orphan pod whose tracking finalizer must go. Never asks for a requeue: the sync
+    /// schedules its own (batch period, deadlines) on the queue.
+    /// </summary>
+    private async Task<TimeSpan?> SyncAsync(string key, CancellationToken cancellationToken)
     {
-        while (await q.GetAsync(cancellationToken).ConfigureAwait(false) is { } key)
+        if (key.StartsWith(OrphanPrefix, StringComparison.Ordinal))
         {
-            try
-            {
-                if (key.StartsWith(OrphanPrefix, StringComparison.Ordinal))
-                {
-                    await SyncOrphanPodAsync(key[OrphanPrefix.Length..], cancellationToken).ConfigureAwait(false);
-                }
-                else
-                {
-                    await SyncJobWithConflictRetryAsync(key, cancellationToken).ConfigureAwait(false);
-                }
-                q.Forget(key);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning("syncing job {Key}: {Error}", key, e.Message);
-                q.AddRateLimited(key);
-            }
-            finally
-            {
-                q.Done(key);
-            }
+            await SyncOrphanPodAsync(key[OrphanPrefix.Length..], cancellationToken).ConfigureAwait(false);
         }
+        else
+        {
+            await SyncJobWithConflictRetryAsync(key, cancellationToken).ConfigureAwait(false);
+        }
+        return null;
     }
 
     /// <summary>A 409 on the status write means the cache was stale: sync once more from a fresh GET.</summary>
@@ -170,7 +127,7 @@ public sealed class JobController
         if (type == WatchEventType.Modified && oldGeneration == (job.Metadata.Generation ?? 0))
         {
             // updateJob: status-only changes (mostly our own writes) are batched; spec changes sync at once.
-            queue?.AddAfter(key, SyncJobBatchPeriod);
+            loop.Queue?.AddAfter(key, SyncJobBatchPeriod);
             return Task.CompletedTask;
         }
         if (type == WatchEventType.Deleted)
@@ -188,7 +145,7 @@ public sealed class JobController
                 }
             }
         }
-        queue?.Add(key);
+        loop.Queue?.Add(key);
         return Task.CompletedTask;
     }
 
@@ -246,7 +203,7 @@ public sealed class JobController
         {
             finalizerExpectations.Observed(key, pod.Metadata.Uid);
         }
-        queue?.AddAfter(key, SyncJobBatchPeriod);
+        loop.Queue?.AddAfter(key, SyncJobBatchPeriod);
         return Task.CompletedTask;
     }
 
@@ -277,10 +234,10 @@ public sealed class JobController
         {
             finalizerExpectations.Observed(key, pod.Metadata.Uid);
         }
-        queue?.AddAfter(key, SyncJobBatchPeriod);
+        loop.Queue?.AddAfter(key, SyncJobBatchPeriod);
     }
 
-    private void EnqueueOrphan(V1Pod pod) => queue?.Add(OrphanPrefix + KeyOf(pod));
+    private void EnqueueOrphan(V1Pod pod) => loop.Queue?.Add(OrphanPrefix + KeyOf(pod));
 
     private V1Job? ResolveControllerRef(string ns, V1OwnerReference controllerRef)
     {
@@ -502,7 +459,7 @@ public sealed class JobController
             else if (job.Spec.ActiveDeadlineSeconds is { } deadline && !IsSuspended(job) && job.Status.StartTime is { } start)
             {
                 var syncDuration = TimeSpan.FromSeconds(deadline) - (Now - start.ToUniversalTime());
-                queue?.AddAfter(key, syncDuration);
+                loop.Queue?.AddAfter(key, syncDuration);
             }
         }
 
@@ -712,7 +669,7 @@ public sealed class JobController
         if (remaining > TimeSpan.Zero)
         {
             logger.LogDebug("Job {Key} in pod failure back-off for {Remaining}", key, remaining);
-            queue?.AddAfter(key, remaining);
+            loop.Queue?.AddAfter(key, remaining);
             return (active, null);
         }
         diff = Math.Min(diff, MaxPodCreateDeletePerSync);

@@ -281,6 +281,8 @@ internal static class JobLogic
         for (var index = 0; index < policy.Rules.Count; index++)
         {
             var rule = policy.Rules[index];
+            // The two kinds of rule differ only in what they match; only FailJob names the match, so its message is built only then.
+            Func<string> failJobMessage;
             if (rule.OnExitCodes is { } onExitCodes)
             {
                 var container = MatchingContainer(pod.Status?.ContainerStatuses, onExitCodes) ?? MatchingContainer(pod.Status?.InitContainerStatuses, onExitCodes);
@@ -288,19 +290,7 @@ internal static class JobLogic
                 {
                     continue;
                 }
-                switch (rule.Action)
-                {
-                    case "Ignore":
-                        return (null, false, "Ignore");
-                    case "Count":
-                        return (null, true, "Count");
-                    case "FailIndex":
-                        return (null, true, "FailIndex");
-                    case "FailJob":
-                        return (string.Create(CultureInfo.InvariantCulture, $"Container {container.Name} for pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} failed with exit code {container.State.Terminated.ExitCode} matching FailJob rule at index {index}"), true, "FailJob");
-                    default:
-                        break;
-                }
+                failJobMessage = () => string.Create(CultureInfo.InvariantCulture, $"Container {container.Name} for pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} failed with exit code {container.State.Terminated.ExitCode} matching FailJob rule at index {index}");
             }
             else if (rule.OnPodConditions is { } patterns)
             {
@@ -309,19 +299,24 @@ internal static class JobLogic
                 {
                     continue;
                 }
-                switch (rule.Action)
-                {
-                    case "Ignore":
-                        return (null, false, "Ignore");
-                    case "Count":
-                        return (null, true, "Count");
-                    case "FailIndex":
-                        return (null, true, "FailIndex");
-                    case "FailJob":
-                        return (string.Create(CultureInfo.InvariantCulture, $"Pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} has condition {condition.Type} matching FailJob rule at index {index}"), true, "FailJob");
-                    default:
-                        break;
-                }
+                failJobMessage = () => string.Create(CultureInfo.InvariantCulture, $"Pod {pod.Metadata.NamespaceProperty}/{pod.Metadata.Name} has condition {condition.Type} matching FailJob rule at index {index}");
+            }
+            else
+            {
+                continue;
+            }
+            switch (rule.Action)
+            {
+                case "Ignore":
+                    return (null, false, "Ignore");
+                case "Count":
+                    return (null, true, "Count");
+                case "FailIndex":
+                    return (null, true, "FailIndex");
+                case "FailJob":
+                    return (failJobMessage(), true, "FailJob");
+                default:
+                    break;
             }
         }
         return (null, true, null);

@@ -20,80 +20,40 @@ public sealed class TtlAfterFinishedController
     private readonly IKubernetes client;
     private readonly ILogger logger;
     private readonly TimeProvider time;
+    private readonly ControllerLoop loop;
     private readonly Informer<V1Job> jobs;
-    private WorkQueue? queue;
 
     public TtlAfterFinishedController(IKubernetes client, ILoggerFactory loggerFactory, TimeProvider time)
     {
         this.client = client;
         this.time = time;
         logger = loggerFactory.CreateLogger<TtlAfterFinishedController>();
-        jobs = Informer<V1Job>.Create<V1JobList>((rv, w, ct) =>
-            client.BatchV1.ListJobForAllNamespacesWithHttpMessagesAsync(resourceVersion: rv, watch: w, allowWatchBookmarks: w, cancellationToken: ct));
-        jobs.Changed += OnJobChangedAsync;
+        loop = new ControllerLoop(
+            time,
+            Workers,
+            baseDelay: TimeSpan.FromMilliseconds(5),
+            maxDelay: TimeSpan.FromSeconds(1000),
+            SyncAsync,
+            syncFailed: (key, e) => logger.LogWarning("Error cleaning up Job {Key}: {Error}", key, e.Message));
+        jobs = loop.Watch(ClusterInformers.Jobs(client), OnJobChangedAsync);
     }
 
-    public async Task RunAsync(CancellationToken cancellationToken)
-    {
-        using var q = new WorkQueue(time, TimeSpan.FromMilliseconds(5), TimeSpan.FromSeconds(1000));
-        queue = q;
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var informer = jobs.RunAsync(stop.Token);
-        try
-        {
-            await jobs.Synced.WaitAsync(cancellationToken).ConfigureAwait(false);
-            var workers = Enumerable.Range(0, Workers).Select(_ => WorkerAsync(q, stop.Token)).ToList();
-            await Task.WhenAll(workers).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-        {
-        }
-        finally
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-            try
-            {
-                await informer.ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            queue = null;
-        }
-    }
+    public Task RunAsync(CancellationToken cancellationToken) => loop.RunAsync(cancellationToken);
 
     private Task OnJobChangedAsync(WatchEventType type, V1Job job, CancellationToken cancellationToken)
     {
         if (type != WatchEventType.Deleted && job.Metadata.DeletionTimestamp is null && NeedsCleanup(job))
         {
-            queue?.Add(Informer<V1Job>.Key(job.Metadata.NamespaceProperty, job.Metadata.Name));
+            loop.Queue?.Add(Informer<V1Job>.Key(job.Metadata.NamespaceProperty, job.Metadata.Name));
         }
         return Task.CompletedTask;
     }
 
-    private async Task WorkerAsync(WorkQueue q, CancellationToken cancellationToken)
+    /// <summary>Never asks for a requeue: <see cref="ProcessTtl"/> schedules the Job's expiry itself.</summary>
+    private async Task<TimeSpan?> SyncAsync(string key, CancellationToken cancellationToken)
     {
-        while (await q.GetAsync(cancellationToken).ConfigureAwait(false) is { } key)
-        {
-            try
-            {
-                await ProcessJobAsync(key, cancellationToken).ConfigureAwait(false);
-                q.Forget(key);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                return;
-            }
-            catch (Exception e)
-            {
-                logger.LogWarning("Error cleaning up Job {Key}: {Error}", key, e.Message);
-                q.AddRateLimited(key);
-            }
-            finally
-            {
-                q.Done(key);
-            }
-        }
+        await ProcessJobAsync(key, cancellationToken).ConfigureAwait(false);
+        return null;
     }
 
     /// <summary>needsCleanup: a TTL is set and the Job has finished.</summary>
@@ -163,7 +123,7 @@ public sealed class TtlAfterFinishedController
         {
             return true;
         }
-        queue?.AddAfter(key, left.Left);
+        loop.Queue?.AddAfter(key, left.Left);
         return false;
     }
 }
