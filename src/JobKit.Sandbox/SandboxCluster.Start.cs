@@ -104,11 +104,8 @@ public sealed partial class SandboxCluster
 
     public async ValueTask DisposeAsync()
     {
+        // Controllers stop first, then the kubelet (it stops its containers) and the clients, then the server they talk to.
         await stopping.CancelAsync().ConfigureAwait(false);
-        foreach (var part in Enumerable.Reverse(parts))
-        {
-            await part.DisposeAsync().ConfigureAwait(false);
-        }
         try
         {
             await Task.WhenAll(services).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
@@ -118,6 +115,10 @@ public sealed partial class SandboxCluster
         }
         catch (TimeoutException)
         {
+        }
+        foreach (var part in Enumerable.Reverse(parts))
+        {
+            await part.DisposeAsync().ConfigureAwait(false);
         }
         await Server.DisposeAsync().ConfigureAwait(false);
         stopping.Dispose();

@@ -243,7 +243,7 @@ public sealed class ApiServer : IAsyncDisposable
                     {
                         throw new ApiException(405, "MethodNotAllowed", "the server does not allow this method on the requested resource");
                     }
-                    var created = api.Create(type, ns, await ReadObjectAsync(request).ConfigureAwait(false), dryRun);
+                    var created = api.Create(type, ns, await ReadJsonAsync(request).ConfigureAwait(false), dryRun);
                     await WriteObjectAsync(context, 201, type, created).ConfigureAwait(false);
                     return;
                 case "DELETE":
@@ -262,7 +262,7 @@ public sealed class ApiServer : IAsyncDisposable
                 await WriteObjectAsync(context, 200, type, api.Get(type, ns, name)).ConfigureAwait(false);
                 return;
             case (null or "status" or "finalize", "PUT"):
-                var updated = api.Update(type, ns, name, await ReadObjectAsync(request).ConfigureAwait(false), subresource, dryRun);
+                var updated = api.Update(type, ns, name, await ReadJsonAsync(request).ConfigureAwait(false), subresource, dryRun);
                 await WriteObjectAsync(context, 200, type, updated).ConfigureAwait(false);
                 return;
             case (null or "status", "PATCH"):
@@ -496,7 +496,7 @@ public sealed class ApiServer : IAsyncDisposable
         await WriteJsonAsync(context, 200, list).ConfigureAwait(false);
     }
 
-    private static async Task WriteDeleteResultAsync(HttpContext context, ResourceType type, DeleteResult result)
+    private async Task WriteDeleteResultAsync(HttpContext context, ResourceType type, DeleteResult result)
     {
         if (!result.Deleted)
         {
@@ -651,8 +651,6 @@ public sealed class ApiServer : IAsyncDisposable
         return await JsonNode.ParseAsync(request.Body).ConfigureAwait(false) as JsonObject ?? throw ApiException.BadRequest("the body of the request must be a JSON object");
     }
 
-    private static async Task<JsonObject> ReadObjectAsync(HttpRequest request) => await ReadJsonAsync(request).ConfigureAwait(false);
-
     private static async Task<DeleteOptions> ReadDeleteOptionsAsync(HttpRequest request)
     {
         var query = request.Query;
@@ -677,11 +675,11 @@ public sealed class ApiServer : IAsyncDisposable
 
     private static string? NullIfEmpty(string? value) => string.IsNullOrEmpty(value) ? null : value;
 
-    private static Task WriteObjectAsync(HttpContext context, int code, ResourceType type, JsonObject obj)
+    private Task WriteObjectAsync(HttpContext context, int code, ResourceType type, JsonObject obj)
     {
         if (WantsTable(context.Request) && context.Request.Method == "GET")
         {
-            return WriteJsonAsync(context, code, Tables.Build(type, [obj], obj["metadata"]?["resourceVersion"]?.GetValue<string>() ?? "", DateTimeOffset.UtcNow));
+            return WriteJsonAsync(context, code, Tables.Build(type, [obj], obj["metadata"]?["resourceVersion"]?.GetValue<string>() ?? "", api.Time.GetUtcNow()));
         }
         return WriteJsonAsync(context, code, obj);
     }

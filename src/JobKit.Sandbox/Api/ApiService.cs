@@ -147,7 +147,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
         }, subresource, createIfMissing: false);
     }
 
-    /// <summary>Read-modify-write for in-process controllers: <paramref name="change"/> edits a copy; retried on no conflicts since it runs under the store lock.</summary>
+    /// <summary>Read-modify-write for in-process controllers: <paramref name="change"/> edits a copy of the current object under the store's lock, so it cannot conflict.</summary>
     public JsonObject Modify(ResourceType type, string? ns, string name, Action<JsonObject> change, string? subresource = null)
     {
         return Write(type, ns, name, false, current =>

@@ -18,8 +18,6 @@ public sealed record ResourceType(
 
     public string ApiVersion => Group.Length == 0 ? Version : $"{Group}/{Version}";
 
-    public string GroupVersion => ApiVersion;
-
     public string ListKind => Kind + "List";
 
     public bool HasStatus => Subresources.Contains("status");
