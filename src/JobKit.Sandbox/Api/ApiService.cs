@@ -217,10 +217,17 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
         }
         if (subresource == "status")
         {
-            // A status write changes status only (pkg/registry/*/strategy.go statusStrategy.PrepareForUpdate).
-            var updated = (JsonObject)current.DeepClone();
-            updated["status"] = next["status"]?.DeepClone();
-            next = updated;
+            // statusStrategy.PrepareForUpdate (pkg/registry/*/strategy.go) puts back the stored spec and the rest of the
+            // desired state; metadata such as labels and annotations may change through /status, as on the real server.
+            foreach (var key in next.Select(kv => kv.Key).Where(k => k is not ("status" or "metadata" or "kind" or "apiVersion") && !current.ContainsKey(k)).ToList())
+            {
+                next.Remove(key);
+            }
+            foreach (var (key, value) in current.Where(kv => kv.Key is not ("status" or "metadata" or "kind" or "apiVersion")))
+            {
+                next[key] = value?.DeepClone();
+            }
+            KeepImmutableMetadata(metadata, currentMeta);
         }
         else if (subresource == "finalize" && type == ResourceTypes.Namespace)
         {
@@ -231,14 +238,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
         }
         else
         {
-            foreach (var immutable in new[] { "uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name" })
-            {
-                metadata[immutable] = currentMeta[immutable]?.DeepClone();
-                if (metadata[immutable] is null)
-                {
-                    metadata.Remove(immutable);
-                }
-            }
+            KeepImmutableMetadata(metadata, currentMeta);
             if (type.HasStatus)
             {
                 next["status"] = current["status"]?.DeepClone();
@@ -268,6 +268,21 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
         Validation.ValidateUpdate(type.Group, type.Kind, next, current);
         Metadata(next)["resourceVersion"] = currentMeta["resourceVersion"]?.DeepClone();
         return Ordered(type, next);
+    }
+
+    private static readonly string[] ImmutableMetadata = ["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation", "namespace", "name"];
+
+    /// <summary>The metadata only the server writes (rest.BeforeUpdate / FillObjectMetaSystemFields).</summary>
+    private static void KeepImmutableMetadata(JsonObject metadata, JsonObject currentMeta)
+    {
+        foreach (var immutable in ImmutableMetadata)
+        {
+            metadata[immutable] = currentMeta[immutable]?.DeepClone();
+            if (metadata[immutable] is null)
+            {
+                metadata.Remove(immutable);
+            }
+        }
     }
 
     /// <summary>An object being deleted goes once no finalizer holds it and no grace period remains (registry/generic deleteWithoutFinalizers).</summary>

@@ -22,6 +22,26 @@ public sealed class StatusSubresourceContractTests(ClusterFixture cluster)
             cancellationToken: Ct);
 
     [Fact]
+    public async Task Put_to_status_keeps_the_spec_but_takes_label_changes()
+    {
+        // The status strategies reset only the spec (pkg/registry/core/pod/strategy.go podStatusStrategy.PrepareForUpdate).
+        await using var ns = await cluster.CreateNamespaceAsync("status-labels", Ct);
+        await CreateParkedPodAsync(ns);
+
+        var result = await ApiAssert.RetryOnConflictAsync(async () =>
+        {
+            var pod = await Client.CoreV1.ReadNamespacedPodAsync("parked", ns, cancellationToken: Ct);
+            pod.Metadata.Labels ??= new Dictionary<string, string>();
+            pod.Metadata.Labels["jobkit.test/through"] = "status";
+            pod.Spec.ActiveDeadlineSeconds = 42;
+            return await Client.CoreV1.ReplaceNamespacedPodStatusAsync(pod, "parked", ns, cancellationToken: Ct);
+        });
+
+        Assert.Equal("status", result.Metadata.Labels["jobkit.test/through"]);
+        Assert.Null(result.Spec.ActiveDeadlineSeconds);
+    }
+
+    [Fact]
     public async Task Put_to_status_changes_only_status()
     {
         await using var ns = await cluster.CreateNamespaceAsync("status-put", Ct);
