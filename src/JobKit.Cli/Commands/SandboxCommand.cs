@@ -29,20 +29,27 @@ internal static class SandboxCommand
             }, cancellationToken).ConfigureAwait(false);
             await Console.Error.WriteLineAsync($"sandbox: serving {cluster.ServerUrl} (started in {started.ElapsedMilliseconds} ms)").ConfigureAwait(false);
             await Console.Error.WriteLineAsync($"sandbox: kubeconfig {path}").ConfigureAwait(false);
-            if (parse.GetValue(runJob) is { } manifest)
-            {
-                return await SandboxJobRunner.RunAsync(cluster, manifest, cancellationToken).ConfigureAwait(false);
-            }
-            await Console.Error.WriteLineAsync($"sandbox: export KUBECONFIG={path}; stop with Ctrl-C").ConfigureAwait(false);
             try
             {
-                await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                if (parse.GetValue(runJob) is { } manifest)
+                {
+                    return await SandboxJobRunner.RunAsync(cluster, manifest, cancellationToken).ConfigureAwait(false);
+                }
+                await Console.Error.WriteLineAsync($"sandbox: export KUBECONFIG={path}; stop with Ctrl-C").ConfigureAwait(false);
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+                await Console.Error.WriteLineAsync("sandbox: stopping").ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            finally
             {
+                // The kubeconfig's token dies with the sandbox: leave no stale credentials behind.
+                File.Delete(path);
             }
-            await Console.Error.WriteLineAsync("sandbox: stopping").ConfigureAwait(false);
-            File.Delete(path);
             return 0;
         });
         return command;
