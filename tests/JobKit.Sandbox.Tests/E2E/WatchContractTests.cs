@@ -49,15 +49,17 @@ public sealed class WatchContractTests(ClusterFixture cluster)
     public async Task Watch_from_resourceVersion_delivers_exactly_the_later_events_in_order()
     {
         await using var ns = await cluster.CreateNamespaceAsync("watch-order", Ct);
-        var a = await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("a", new Dictionary<string, string> { ["key"] = "1" }), ns, cancellationToken: Ct);
+        // Only this test's objects: the controller-manager adds kube-root-ca.crt to a new namespace at a time of its own.
+        var ours = new Dictionary<string, string> { ["jobkit.test/watch"] = "order" };
+        var a = await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("a", new Dictionary<string, string> { ["key"] = "1" }, ours), ns, cancellationToken: Ct);
 
         a.Data["key"] = "2";
         var aModified = await Client.CoreV1.ReplaceNamespacedConfigMapAsync(a, "a", ns, cancellationToken: Ct);
-        var b = await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("b", new Dictionary<string, string> { ["key"] = "1" }), ns, cancellationToken: Ct);
+        var b = await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("b", new Dictionary<string, string> { ["key"] = "1" }, ours), ns, cancellationToken: Ct);
         await Client.CoreV1.DeleteNamespacedConfigMapAsync("a", ns, cancellationToken: Ct);
-        var sentinel = await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("sentinel"), ns, cancellationToken: Ct);
+        var sentinel = await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("sentinel", labels: ours), ns, cancellationToken: Ct);
 
-        var events = await CollectAsync(ns, a.Metadata.ResourceVersion, e => e.Name == "sentinel");
+        var events = await CollectAsync(ns, a.Metadata.ResourceVersion, e => e.Name == "sentinel", labelSelector: "jobkit.test/watch=order");
 
         Assert.Collection(
             events,
@@ -76,11 +78,13 @@ public sealed class WatchContractTests(ClusterFixture cluster)
     public async Task Watch_from_list_resourceVersion_sees_only_changes_after_the_list()
     {
         await using var ns = await cluster.CreateNamespaceAsync("watch-list", Ct);
-        await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("before"), ns, cancellationToken: Ct);
-        var list = await Client.CoreV1.ListNamespacedConfigMapAsync(ns, cancellationToken: Ct);
-        var after = await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("after"), ns, cancellationToken: Ct);
+        // Only this test's objects: the controller-manager adds kube-root-ca.crt to a new namespace at a time of its own.
+        var ours = new Dictionary<string, string> { ["jobkit.test/watch"] = "list" };
+        await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("before", labels: ours), ns, cancellationToken: Ct);
+        var list = await Client.CoreV1.ListNamespacedConfigMapAsync(ns, labelSelector: "jobkit.test/watch=list", cancellationToken: Ct);
+        var after = await Client.CoreV1.CreateNamespacedConfigMapAsync(Objects.ConfigMap("after", labels: ours), ns, cancellationToken: Ct);
 
-        var events = await CollectAsync(ns, list.Metadata.ResourceVersion, e => e.Name == "after");
+        var events = await CollectAsync(ns, list.Metadata.ResourceVersion, e => e.Name == "after", labelSelector: "jobkit.test/watch=list");
 
         var only = Assert.Single(events);
         Assert.Equal(new Observed(WatchEventType.Added, "after", after.Metadata.Uid, after.Metadata.ResourceVersion, "value"), only);
