@@ -161,6 +161,14 @@ public sealed class ClusterFixture : IAsyncLifetime
         var created = await Client.CoreV1.CreateNamespaceAsync(
             new V1Namespace { Metadata = new V1ObjectMeta { Name = name, Labels = new Dictionary<string, string> { ["jobkit.test/e2e"] = "true" } } },
             cancellationToken: cancellationToken);
+        // Pods are refused until the namespace's default ServiceAccount exists, which the controller-manager creates
+        // when it gets to it (ServiceAccount admission): wait for it, as a careful user would.
+        await Waiting.ForAsync(
+            async () => await TryReadAsync(() => Client.CoreV1.ReadNamespacedServiceAccountAsync("default", name, cancellationToken: cancellationToken)),
+            sa => sa is not null,
+            TimeSpan.FromSeconds(30),
+            $"ServiceAccount {name}/default to exist",
+            cancellationToken);
         return new TestNamespace(Client, created.Metadata.Name);
     }
 
