@@ -25,9 +25,6 @@ public sealed partial class SandboxCluster
 
     public ApiService Api { get; private set; } = null!;
 
-    /// <summary>The CA that signs the API server's and kubelets' certificates, as PEM.</summary>
-    public string CertificateAuthorityPem { get; private set; } = "";
-
     /// <summary>The sandbox's CA; a kubelet trusts client certificates it signed.</summary>
     public X509Certificate2 CertificateAuthority { get; private set; } = null!;
 
@@ -83,7 +80,6 @@ public sealed partial class SandboxCluster
             ServerUrl = server.Url,
             Server = server,
             Api = api,
-            CertificateAuthorityPem = caPem,
             CertificateAuthority = ca,
             temporaryDirectory = temporary,
         };

@@ -423,12 +423,8 @@ public sealed class ApiServer : IAsyncDisposable
                 while (watcher.Events.TryRead(out var e))
                 {
                     lastVersion = e.ResourceVersion;
-                    var obj = e.Object;
-                    if (e.Type != "ADDED" || e.ResourceVersion.ToString(CultureInfo.InvariantCulture) != obj["metadata"]?["resourceVersion"]?.GetValue<string>())
-                    {
-                        obj = WithVersion(obj, e.ResourceVersion);
-                    }
-                    await WriteWatchEventAsync(context, e.Type, table ? Tables.Build(type, [obj], e.ResourceVersion.ToString(CultureInfo.InvariantCulture), api.Time.GetUtcNow()) : obj).ConfigureAwait(false);
+                    // Each event's object already carries the event's resourceVersion (ObjectStore.Mutate sets it).
+                    await WriteWatchEventAsync(context, e.Type, table ? Tables.Build(type, [e.Object], e.ResourceVersion.ToString(CultureInfo.InvariantCulture), api.Time.GetUtcNow()) : e.Object).ConfigureAwait(false);
                 }
             }
         }
@@ -438,18 +434,6 @@ public sealed class ApiServer : IAsyncDisposable
         catch (IOException)
         {
         }
-    }
-
-    private static JsonObject WithVersion(JsonObject obj, long version)
-    {
-        var rv = version.ToString(CultureInfo.InvariantCulture);
-        if (obj["metadata"]?["resourceVersion"]?.GetValue<string>() == rv)
-        {
-            return obj;
-        }
-        var copy = (JsonObject)obj.DeepClone();
-        copy["metadata"]!["resourceVersion"] = rv;
-        return copy;
     }
 
     private static async Task WriteWatchEventAsync(HttpContext context, string type, JsonObject obj)
@@ -621,7 +605,7 @@ public sealed class ApiServer : IAsyncDisposable
             ["status"] = new JsonObject
             {
                 ["token"] = token,
-                ["expirationTimestamp"] = api.Time.GetUtcNow().Add(lifetime).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture),
+                ["expirationTimestamp"] = Timestamps.Format(api.Time.GetUtcNow().Add(lifetime)),
             },
         };
         await WriteJsonAsync(context, 201, response).ConfigureAwait(false);

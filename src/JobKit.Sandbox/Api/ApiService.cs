@@ -25,7 +25,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
 
     public TimeProvider Time => time;
 
-    public string Now() => time.GetUtcNow().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+    public string Now() => Timestamps.Format(time.GetUtcNow());
 
     public JsonObject Get(ResourceType type, string? ns, string name) =>
         store.Get(type, ns, name) ?? throw ApiException.NotFound(type.Group, type.Plural, name);
@@ -369,7 +369,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
             if (!alreadyDeleting || grace < (existingGrace ?? 0))
             {
                 // A later DELETE may shorten a grace period, never lengthen it.
-                nextMeta["deletionTimestamp"] = time.GetUtcNow().AddSeconds(grace).ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+                nextMeta["deletionTimestamp"] = Timestamps.Format(time.GetUtcNow().AddSeconds(grace));
                 nextMeta["deletionGracePeriodSeconds"] = grace;
             }
             if (JsonNode.DeepEquals(next, current))

@@ -28,7 +28,7 @@ public static class Normalization
                     if (SecondPrecisionTimes.Contains(key) && value is JsonValue v && v.TryGetValue<string>(out var text) && text.Contains('.', StringComparison.Ordinal)
                         && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out var time))
                     {
-                        obj[key] = time.ToUniversalTime().ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
+                        obj[key] = Timestamps.Format(time);
                     }
                     else if (key == "conditions" && value is JsonArray conditions)
                     {

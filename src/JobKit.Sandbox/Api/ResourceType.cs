@@ -10,7 +10,6 @@ public sealed record ResourceType(
     string[] ShortNames,
     string[] Subresources,
     bool HasGeneration = false,
-    bool StatusKeptOnCreate = false,
     bool AllowCreateOnUpdate = false,
     string[]? Categories = null)
 {
@@ -34,7 +33,7 @@ public sealed record ResourceType(
 public static class ResourceTypes
 {
     public static readonly ResourceType Namespace = new("", "v1", "Namespace", "namespaces", false, ["ns"], ["status", "finalize"]);
-    public static readonly ResourceType Node = new("", "v1", "Node", "nodes", false, ["no"], ["status"], StatusKeptOnCreate: true);
+    public static readonly ResourceType Node = new("", "v1", "Node", "nodes", false, ["no"], ["status"]);
     public static readonly ResourceType ConfigMap = new("", "v1", "ConfigMap", "configmaps", true, ["cm"], []);
     public static readonly ResourceType Secret = new("", "v1", "Secret", "secrets", true, [], []);
     public static readonly ResourceType ServiceAccount = new("", "v1", "ServiceAccount", "serviceaccounts", true, ["sa"], ["token"]);
