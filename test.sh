@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# All tests: format check, Release build (warnings are errors), then the whole suite twice: on the sandbox,
+# All tests: format check, Release build (warnings are errors), then every test project twice: on the sandbox,
 # and on the real Kubernetes control plane in ../shared/kube-control-plane with JobKit's process kubelet as
 # its node. Set JOBKIT_TEST_KUBECONFIG yourself to run the suite against any other cluster instead.
 set -euo pipefail
@@ -7,7 +7,7 @@ cd "$(dirname "$0")"
 scripts/setup.sh
 dotnet format --verify-no-changes -v quiet
 dotnet build -c Release -nologo -v quiet
-run_suite() { dotnet test -c Release --no-build --nologo tests/JobKit.Sandbox.Tests "$@"; }
+run_suite() { dotnet test JobKit.slnx -c Release --no-build --nologo "$@"; }
 
 if [[ -n ${JOBKIT_TEST_KUBECONFIG:-} ]]; then
   echo "== end-to-end suite on $JOBKIT_TEST_KUBECONFIG" >&2
@@ -27,5 +27,19 @@ if [[ ! -f $KCP/start ]]; then
 fi
 echo "== end-to-end suite on the real control plane ($KCP)" >&2
 kubeconfig=$(bash "$KCP/start")
-trap 'bash "$KCP/stop" "$(dirname "$kubeconfig")" >&2' EXIT
+kubelet_pid=
+cleanup() {
+  [[ -z $kubelet_pid ]] || kill "$kubelet_pid" 2>/dev/null || true
+  bash "$KCP/stop" "$(dirname "$kubeconfig")" >&2
+}
+trap cleanup EXIT
+# One node for every test project (they run in parallel): JobKit's process kubelet, as a real node would be.
+dotnet src/JobKit.Cli/bin/Release/net10.0/jobkit.dll kubelet --kubeconfig "$kubeconfig" --node-name jobkit-e2e \
+  --client-ca-file "$(dirname "$kubeconfig")/pki/ca.crt" &
+kubelet_pid=$!
+for _ in $(seq 60); do
+  kubectl --kubeconfig "$kubeconfig" get node jobkit-e2e >/dev/null 2>&1 && break
+  sleep 1
+done
+kubectl --kubeconfig "$kubeconfig" wait --for=condition=Ready node/jobkit-e2e --timeout=60s >&2
 JOBKIT_TEST_KUBECONFIG=$kubeconfig run_suite

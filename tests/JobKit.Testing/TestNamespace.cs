@@ -4,7 +4,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Xunit;
 
-namespace JobKit.Sandbox.Tests.E2E;
+namespace JobKit.Testing;
 
 /// <summary>A namespace for one test; disposing it deletes the namespace (and so everything in it) without waiting.</summary>
 public sealed class TestNamespace : IAsyncDisposable

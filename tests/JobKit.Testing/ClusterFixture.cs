@@ -1,16 +1,15 @@
 using System.Security.Cryptography;
 using System.Text;
 using System.Security.Cryptography.X509Certificates;
+using JobKit.Sandbox;
 using JobKit.Sandbox.Kubelet;
-using JobKit.Sandbox.Tests.E2E;
 using k8s;
 using k8s.Autorest;
 using k8s.Models;
 using Xunit;
 
-[assembly: AssemblyFixture(typeof(ClusterFixture))]
 
-namespace JobKit.Sandbox.Tests.E2E;
+namespace JobKit.Testing;
 
 /// <summary>
 /// The cluster every end-to-end test runs against: the one named by <c>JOBKIT_TEST_KUBECONFIG</c> (e.g. a real
@@ -172,7 +171,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         return new TestNamespace(Client, created.Metadata.Name);
     }
 
-    internal static string NamespaceName(string shortName)
+    public static string NamespaceName(string shortName)
     {
         var sanitized = new StringBuilder();
         foreach (var c in shortName.ToLowerInvariant())
@@ -187,7 +186,7 @@ public sealed class ClusterFixture : IAsyncLifetime
         return $"jk-{(middle.Length == 0 ? "test" : middle)}-{RandomSuffix(5)}";
     }
 
-    internal static string RandomSuffix(int length)
+    public static string RandomSuffix(int length)
     {
         const string alphabet = "bcdfghjklmnpqrstvwxz2456789";
         var chars = new char[length];

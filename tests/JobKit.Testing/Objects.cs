@@ -1,7 +1,7 @@
 using k8s.Models;
 using Xunit;
 
-namespace JobKit.Sandbox.Tests.E2E;
+namespace JobKit.Testing;
 
 /// <summary>Builders for the objects the tests write, and readers for what the cluster reports.</summary>
 public static class Objects

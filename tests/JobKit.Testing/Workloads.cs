@@ -2,7 +2,7 @@ using k8s;
 using k8s.Models;
 using Xunit;
 
-namespace JobKit.Sandbox.Tests.E2E;
+namespace JobKit.Testing;
 
 /// <summary>Waiting on Jobs and pods that a kubelet runs, and reading what they printed.</summary>
 public static class Workloads

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using k8s;
 using Xunit;
 
-namespace JobKit.Sandbox.Tests.E2E;
+namespace JobKit.Testing;
 
 /// <summary>Deadline-bound waiting by short polling: never a sleep that hopes the cluster is done.</summary>
 public static class Waiting

@@ -4,7 +4,7 @@ using k8s.Autorest;
 using k8s.Models;
 using Xunit;
 
-namespace JobKit.Sandbox.Tests.E2E;
+namespace JobKit.Testing;
 
 /// <summary>Assertions on API errors: the HTTP status code and the metav1.Status body the server sent.</summary>
 public static class ApiAssert

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Xunit;
 
-namespace JobKit.Sandbox.Tests.E2E;
+namespace JobKit.Testing;
 
 public sealed record KubectlResult(string Command, int ExitCode, string StandardOutput, string StandardError)
 {
