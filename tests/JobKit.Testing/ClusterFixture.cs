@@ -198,10 +198,10 @@ public sealed class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>Runs the real kubectl (<c>JOBKIT_TEST_KUBECTL</c>, else /usr/bin/kubectl, else PATH) with <c>--kubeconfig</c> of this cluster.</summary>
-    public Task<KubectlResult> KubectlAsync(IEnumerable<string> arguments, string? standardInput = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
+    public Task<ProcessResult> KubectlAsync(IEnumerable<string> arguments, string? standardInput = null, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         Kubectl.RunAsync(KubeconfigPath, arguments, standardInput, timeout ?? TimeSpan.FromSeconds(120), cancellationToken);
 
-    public Task<KubectlResult> KubectlAsync(params string[] arguments) =>
+    public Task<ProcessResult> KubectlAsync(params string[] arguments) =>
         KubectlAsync(arguments, null, null, TestContext.Current.CancellationToken);
 
     /// <summary>Waits, polling every 100 ms, until <paramref name="done"/> holds for what <paramref name="read"/> returns; fails naming <paramref name="what"/> and the last state seen.</summary>

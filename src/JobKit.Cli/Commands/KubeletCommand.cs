@@ -21,8 +21,10 @@ internal static class KubeletCommand
         {
             kubeconfig, context, nodeName, clientCa, port, verbose,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction(async (parse, _) =>
         {
+            using var signals = new TerminationSignals();
+            var cancellationToken = signals.Token;
             var caFile = parse.GetValue(clientCa)!;
             if (!caFile.Exists)
             {

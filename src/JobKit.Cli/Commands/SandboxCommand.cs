@@ -17,8 +17,10 @@ internal static class SandboxCommand
         {
             port, kubeconfigOut, noKubelet, runJob,
         };
-        command.SetAction(async (parse, cancellationToken) =>
+        command.SetAction(async (parse, _) =>
         {
+            using var signals = new TerminationSignals();
+            var cancellationToken = signals.Token;
             var path = Path.GetFullPath(parse.GetValue(kubeconfigOut) ?? "jobkit-sandbox.kubeconfig");
             var started = Stopwatch.StartNew();
             await using var cluster = await SandboxCluster.StartAsync(new SandboxOptions

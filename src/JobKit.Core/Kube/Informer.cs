@@ -62,9 +62,21 @@ public sealed class Informer<T>
 
     public static string Key(string? ns, string name) => string.IsNullOrEmpty(ns) ? name : $"{ns}/{name}";
 
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>Lists, then watches until cancelled.</summary>
+    public Task RunAsync(CancellationToken cancellationToken) => RunFromAsync(null, cancellationToken);
+
+    /// <summary>
+    /// Given <paramref name="startFrom"/> (e.g. the resourceVersion a create returned), skips the first LIST and
+    /// watches from there, so a caller that knows the state sees every later change with a single request; a 410
+    /// still falls back to a LIST.
+    /// </summary>
+    public async Task RunFromAsync(string? startFrom, CancellationToken cancellationToken)
     {
-        string? resourceVersion = null;
+        var resourceVersion = startFrom;
+        if (startFrom is not null)
+        {
+            synced.TrySetResult();
+        }
         while (!cancellationToken.IsCancellationRequested)
         {
             try

@@ -1,0 +1,1 @@
+return await JobKit.Cli.Commands.CommandLine.InvokeKubectlPluginAsync(args).ConfigureAwait(false);

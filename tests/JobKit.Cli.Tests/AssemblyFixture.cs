@@ -1,0 +1,4 @@
+using JobKit.Testing;
+using Xunit;
+
+[assembly: AssemblyFixture(typeof(ClusterFixture))]
