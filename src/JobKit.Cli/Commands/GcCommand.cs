@@ -23,7 +23,7 @@ internal static class GcCommand
             try
             {
                 var (configuration, ns) = kube.Resolve(parse);
-                using var client = new Kubernetes(configuration);
+                using var client = kube.CreateClient(parse, configuration);
                 var leftovers = await Leftovers.FindAsync(client, parse.GetValue(allNamespaces) ? null : ns, DateTime.UtcNow, signals.Token).ConfigureAwait(false);
                 if (leftovers.Count == 0)
                 {

@@ -16,8 +16,15 @@ internal sealed class KubeFlags
 
     public Option<string> RequestTimeout { get; } = new("--request-timeout") { Description = "How long to wait for a single API request before giving up (e.g. 30s, 1m); 0 waits as long as it takes.", DefaultValueFactory = _ => "0" };
 
+    public Option<int> Verbosity { get; } = new("--v", "-v") { Description = "Log level as kubectl's: 6 and above print every API request (method, URL, status, time) to stderr.", DefaultValueFactory = _ => 0 };
+
+    /// <summary>A client for <paramref name="configuration"/> that logs its requests at <c>-v=6</c> and above.</summary>
+    public Kubernetes CreateClient(ParseResult parse, KubernetesClientConfiguration configuration) =>
+        parse.GetValue(Verbosity) >= 6 ? new Kubernetes(configuration, new RequestLog()) : new Kubernetes(configuration);
+
     public void AddTo(Command command)
     {
+        command.Options.Add(Verbosity);
         command.Options.Add(Kubeconfig);
         command.Options.Add(Context);
         command.Options.Add(Namespace);

@@ -44,7 +44,7 @@ internal static class RunExecution
             var (configuration, ns) = sandbox is not null
                 ? (sandbox.ClientConfiguration, parse.GetValue(flags.Kube.Namespace) ?? "default")
                 : flags.Kube.Resolve(parse);
-            using var client = new Kubernetes(configuration);
+            using var client = flags.Kube.CreateClient(parse, configuration);
             using var observer = new ConsoleRunObserver();
             var run = new TransientRun(client, observer);
             var plan = await run.PlanAsync(request(ns), signals.Token).ConfigureAwait(false);

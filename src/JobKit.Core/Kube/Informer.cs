@@ -63,15 +63,19 @@ public sealed class Informer<T>
     public static string Key(string? ns, string name) => string.IsNullOrEmpty(ns) ? name : $"{ns}/{name}";
 
     /// <summary>Lists, then watches until cancelled.</summary>
-    public Task RunAsync(CancellationToken cancellationToken) => RunFromAsync(null, cancellationToken);
+    public Task RunAsync(CancellationToken cancellationToken) => RunFromAsync(null, [], cancellationToken);
 
     /// <summary>
-    /// Given <paramref name="startFrom"/> (e.g. the resourceVersion a create returned), skips the first LIST and
-    /// watches from there, so a caller that knows the state sees every later change with a single request; a 410
-    /// still falls back to a LIST.
+    /// Given <paramref name="startFrom"/> (e.g. the resourceVersion a create returned) and the objects known at that
+    /// version, skips the first LIST and watches from there, so a caller that knows the state sees every later change
+    /// with a single request; a 410 still falls back to a LIST, which reports known objects gone as Deleted.
     /// </summary>
-    public async Task RunFromAsync(string? startFrom, CancellationToken cancellationToken)
+    public async Task RunFromAsync(string? startFrom, IEnumerable<T> known, CancellationToken cancellationToken)
     {
+        foreach (var item in known)
+        {
+            cache[Key(item.Metadata.NamespaceProperty, item.Metadata.Name)] = item;
+        }
         var resourceVersion = startFrom;
         if (startFrom is not null)
         {

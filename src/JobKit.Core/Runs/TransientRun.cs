@@ -68,6 +68,9 @@ public sealed class TransientRun
         var job = await CreateJobAsync(plan, null, CancellationToken.None).ConfigureAwait(false);
         var name = job.Metadata.Name;
         observer.Progress($"job.batch/{name} created{(plan.ConfigMap is null ? "" : " (suspended until its configmap exists)")}");
+        // One watch on the Job for the whole run, from the resourceVersion the create returned: it reports progress,
+        // the end, and at cleanup the Job's removal.
+        await using var watch = new JobWatch(client, job, observer, started);
 
         V1ConfigMap? configMap = null;
         RunResult result;
@@ -81,11 +84,11 @@ public sealed class TransientRun
                 job = await client.BatchV1.PatchNamespacedJobAsync(
                     new V1Patch("{\"spec\":{\"suspend\":false}}", V1Patch.PatchType.MergePatch), name, ns, cancellationToken: CancellationToken.None).ConfigureAwait(false);
             }
-            result = await WaitAsync(job, options, started, interrupt).ConfigureAwait(false);
+            result = await WaitAsync(job, watch, options, started, interrupt).ConfigureAwait(false);
         }
         catch
         {
-            await CleanupAsync(job, configMap ?? plan.ConfigMap, options.CleanupTimeout).ConfigureAwait(false);
+            await CleanupAsync(job, watch, configMap ?? plan.ConfigMap, options.CleanupTimeout).ConfigureAwait(false);
             throw;
         }
 
@@ -103,7 +106,7 @@ public sealed class TransientRun
             observer.Warning($"kept for inspection (--keep-on-failure): {string.Join(", ", kept)}; ttlSecondsAfterFinished removes them after {job.Spec.TtlSecondsAfterFinished} s, or now with: kubectl delete job {name} -n {ns} (its pods and configmap go with it)");
             return result with { LeftBehind = kept };
         }
-        var left = await CleanupAsync(result.Job ?? job, configMap, options.CleanupTimeout).ConfigureAwait(false);
+        var left = await CleanupAsync(result.Job ?? job, watch, configMap, options.CleanupTimeout).ConfigureAwait(false);
         return result with { LeftBehind = left };
     }
 
@@ -123,34 +126,14 @@ public sealed class TransientRun
         }
     }
 
-    private async Task<RunResult> WaitAsync(V1Job job, TransientRunOptions options, Stopwatch started, CancellationToken interrupt)
+    private async Task<RunResult> WaitAsync(V1Job job, JobWatch watch, TransientRunOptions options, Stopwatch started, CancellationToken interrupt)
     {
         var ns = job.Metadata.NamespaceProperty;
         var name = job.Metadata.Name;
         using var timeout = options.Timeout is { } limit ? new CancellationTokenSource(limit - started.Elapsed) : new CancellationTokenSource();
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(interrupt, timeout.Token);
         using var watches = new CancellationTokenSource();
-        var finished = new TaskCompletionSource<(RunOutcome Outcome, V1Job? Job)>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var last = job;
 
-        var jobs = Informer<V1Job>.Create<V1JobList>((rv, watch, ct) => client.BatchV1.ListNamespacedJobWithHttpMessagesAsync(
-            ns, fieldSelector: $"metadata.name={name}", resourceVersion: rv, watch: watch, allowWatchBookmarks: watch ? true : null, cancellationToken: ct));
-        jobs.Changed += (type, changed, _) =>
-        {
-            if (changed.Metadata.Uid != job.Metadata.Uid || type == WatchEventType.Deleted || changed.Metadata.DeletionTimestamp is not null)
-            {
-                finished.TrySetResult((RunOutcome.Vanished, last));
-                return Task.CompletedTask;
-            }
-            last = changed;
-            observer.JobChanged(Progress(changed, started.Elapsed));
-            if (JobConditions.Terminal(changed) is { } succeeded)
-            {
-                finished.TrySetResult((succeeded ? RunOutcome.Succeeded : RunOutcome.Failed, changed));
-            }
-            return Task.CompletedTask;
-        };
-        // A LIST that comes back empty after a 410 means the Job is gone.
         var pods = Informer<V1Pod>.Create<V1PodList>((rv, watch, ct) => client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(
             ns, labelSelector: $"batch.kubernetes.io/controller-uid={job.Metadata.Uid}", resourceVersion: rv, watch: watch, allowWatchBookmarks: watch ? true : null, cancellationToken: ct));
         var logs = new PodLogFollower(client, observer, MayRunSeveralPods(job));
@@ -165,20 +148,16 @@ public sealed class TransientRun
                 return Task.CompletedTask;
             };
         }
-
-        var rv = job.Metadata.ResourceVersion;
-        var jobLoop = Task.Run(() => jobs.RunFromAsync(rv, watches.Token), CancellationToken.None);
-        var podLoop = Task.Run(() => pods.RunFromAsync(rv, watches.Token), CancellationToken.None);
-        observer.JobChanged(Progress(job, started.Elapsed));
+        var podLoop = Task.Run(() => pods.RunFromAsync(job.Metadata.ResourceVersion, [], watches.Token), CancellationToken.None);
         RunOutcome outcome;
         V1Job? final;
         try
         {
-            (outcome, final) = await finished.Task.WaitAsync(waiting.Token).ConfigureAwait(false);
+            (outcome, final) = await watch.Finished.WaitAsync(waiting.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (waiting.IsCancellationRequested)
         {
-            (outcome, final) = (interrupt.IsCancellationRequested ? RunOutcome.Interrupted : RunOutcome.TimedOut, last);
+            (outcome, final) = (interrupt.IsCancellationRequested ? RunOutcome.Interrupted : RunOutcome.TimedOut, watch.Last);
         }
 
         if (outcome is RunOutcome.Succeeded or RunOutcome.Failed)
@@ -187,7 +166,7 @@ public sealed class TransientRun
             await logs.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         await watches.CancelAsync().ConfigureAwait(false);
-        await Task.WhenAll(jobLoop, podLoop).ConfigureAwait(false);
+        await podLoop.ConfigureAwait(false);
         await logs.DrainAsync(TimeSpan.FromSeconds(2)).ConfigureAwait(false);
 
         switch (outcome)
@@ -213,9 +192,6 @@ public sealed class TransientRun
         }
         return new RunResult(outcome, final, []);
     }
-
-    private static JobProgress Progress(V1Job job, TimeSpan elapsed) =>
-        new(job.Metadata.Name, job.Status?.Active ?? 0, job.Status?.Ready ?? 0, job.Status?.Succeeded ?? 0, job.Status?.Failed ?? 0, elapsed);
 
     private static bool MayRunSeveralPods(V1Job job) =>
         (job.Spec.Parallelism ?? 1) > 1 || (job.Spec.Completions ?? 1) > 1 || (job.Spec.Template.Spec.Containers?.Count ?? 1) > 1;
@@ -260,7 +236,7 @@ public sealed class TransientRun
     /// Deletes the ConfigMap and the Job (foreground: the Job goes last, after its pods), each only if it is still the
     /// one this run created (uid precondition), then waits until the Job is gone. Returns what is left behind.
     /// </summary>
-    private async Task<IReadOnlyList<string>> CleanupAsync(V1Job job, V1ConfigMap? configMap, TimeSpan limit)
+    private async Task<IReadOnlyList<string>> CleanupAsync(V1Job job, JobWatch watch, V1ConfigMap? configMap, TimeSpan limit)
     {
         using var deadline = new CancellationTokenSource(limit);
         var ns = job.Metadata.NamespaceProperty;
@@ -287,7 +263,7 @@ public sealed class TransientRun
                 name, ns, new V1DeleteOptions { PropagationPolicy = "Foreground", Preconditions = new V1Preconditions { Uid = job.Metadata.Uid } }, cancellationToken: deadline.Token)).ConfigureAwait(false);
             if (deleting is not null)
             {
-                await WaitUntilGoneAsync(job, deleting, deadline.Token).ConfigureAwait(false);
+                await watch.Gone.WaitAsync(deadline.Token).ConfigureAwait(false);
             }
             left.Remove($"job.batch/{name}");
             observer.Progress($"job.batch \"{name}\" deleted");
@@ -298,44 +274,6 @@ public sealed class TransientRun
             observer.Warning($"cleanup {reason}; left: {string.Join(", ", left)}. Kubernetes removes them after ttlSecondsAfterFinished, or now with: kubectl delete job {name} -n {ns}");
         }
         return left;
-    }
-
-    /// <summary>Watches the Job from the deletion's resourceVersion until it is removed (its pods are gone first).</summary>
-    private async Task WaitUntilGoneAsync(V1Job job, V1Status deleting, CancellationToken cancellationToken)
-    {
-        var gone = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        var watch = Informer<V1Job>.Create<V1JobList>((rv, w, ct) => client.BatchV1.ListNamespacedJobWithHttpMessagesAsync(
-            job.Metadata.NamespaceProperty, fieldSelector: $"metadata.name={job.Metadata.Name}", resourceVersion: rv, watch: w, allowWatchBookmarks: w ? true : null, cancellationToken: ct));
-        watch.Changed += (type, changed, _) =>
-        {
-            if (type == WatchEventType.Deleted || changed.Metadata.Uid != job.Metadata.Uid)
-            {
-                gone.TrySetResult();
-            }
-            return Task.CompletedTask;
-        };
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        // A foreground DELETE answers with the Job itself, marked for deletion (its metadata.resourceVersion lands in
-        // V1Status.Metadata); a Job already removed answers kind Status, and then a LIST tells.
-        var from = deleting.Kind == "Job" ? deleting.Metadata?.ResourceVersion : null;
-        var loop = Task.Run(() => watch.RunFromAsync(from, stop.Token), CancellationToken.None);
-        if (from is null)
-        {
-            await watch.Synced.WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (watch.Items.Count == 0)
-            {
-                gone.TrySetResult();
-            }
-        }
-        try
-        {
-            await gone.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            await stop.CancelAsync().ConfigureAwait(false);
-            await loop.ConfigureAwait(false);
-        }
     }
 
     private static async Task<T?> ReadOrNullAsync<T>(Func<Task<T>> read)
