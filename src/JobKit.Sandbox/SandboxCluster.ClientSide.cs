@@ -22,6 +22,10 @@ public sealed partial class SandboxCluster
         services.Add(Task.Run(() => jobs.RunAsync(cancellationToken), cancellationToken));
         services.Add(Task.Run(() => cronJobs.RunAsync(cancellationToken), cancellationToken));
         services.Add(Task.Run(() => ttl.RunAsync(cancellationToken), cancellationToken));
+        var deployments = new DeploymentController(controllersClient, loggerFactory, time);
+        var replicaSets = new ReplicaSetController(controllersClient, loggerFactory, time);
+        services.Add(Task.Run(() => deployments.RunAsync(cancellationToken), cancellationToken));
+        services.Add(Task.Run(() => replicaSets.RunAsync(cancellationToken), cancellationToken));
         if (options.RunKubelet)
         {
             var kubeletClient = CreateClient();
