@@ -26,6 +26,10 @@ public sealed partial class SandboxCluster
         var replicaSets = new ReplicaSetController(controllersClient, loggerFactory, time);
         services.Add(Task.Run(() => deployments.RunAsync(cancellationToken), cancellationToken));
         services.Add(Task.Run(() => replicaSets.RunAsync(cancellationToken), cancellationToken));
+        var statefulSets = new StatefulSetController(controllersClient, loggerFactory, time);
+        var daemonSets = new DaemonSetController(controllersClient, loggerFactory, time);
+        services.Add(Task.Run(() => statefulSets.RunAsync(cancellationToken), cancellationToken));
+        services.Add(Task.Run(() => daemonSets.RunAsync(cancellationToken), cancellationToken));
         if (options.RunKubelet)
         {
             var kubeletClient = CreateClient();
