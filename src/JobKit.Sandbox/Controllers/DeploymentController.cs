@@ -852,8 +852,12 @@ public sealed class DeploymentController
         {
             SetCondition(status, new V1DeploymentCondition
             {
-                Type = "ReplicaFailure", Status = failure.Status, Reason = failure.Reason, Message = failure.Message,
-                LastTransitionTime = failure.LastTransitionTime, LastUpdateTime = failure.LastTransitionTime,
+                Type = "ReplicaFailure",
+                Status = failure.Status,
+                Reason = failure.Reason,
+                Message = failure.Message,
+                LastTransitionTime = failure.LastTransitionTime,
+                LastUpdateTime = failure.LastTransitionTime,
             });
         }
         else
