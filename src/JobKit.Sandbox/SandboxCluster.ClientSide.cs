@@ -22,6 +22,14 @@ public sealed partial class SandboxCluster
         services.Add(Task.Run(() => jobs.RunAsync(cancellationToken), cancellationToken));
         services.Add(Task.Run(() => cronJobs.RunAsync(cancellationToken), cancellationToken));
         services.Add(Task.Run(() => ttl.RunAsync(cancellationToken), cancellationToken));
+        var deployments = new DeploymentController(controllersClient, loggerFactory, time);
+        var replicaSets = new ReplicaSetController(controllersClient, loggerFactory, time);
+        services.Add(Task.Run(() => deployments.RunAsync(cancellationToken), cancellationToken));
+        services.Add(Task.Run(() => replicaSets.RunAsync(cancellationToken), cancellationToken));
+        var statefulSets = new StatefulSetController(controllersClient, loggerFactory, time);
+        var daemonSets = new DaemonSetController(controllersClient, loggerFactory, time);
+        services.Add(Task.Run(() => statefulSets.RunAsync(cancellationToken), cancellationToken));
+        services.Add(Task.Run(() => daemonSets.RunAsync(cancellationToken), cancellationToken));
         if (options.RunKubelet)
         {
             var kubeletClient = CreateClient();

@@ -275,6 +275,19 @@ public sealed class ApiServer : IAsyncDisposable
                 var result = api.Delete(type, ns, name, await ReadDeleteOptionsAsync(request).ConfigureAwait(false), dryRun);
                 await WriteDeleteResultAsync(context, type, result).ConfigureAwait(false);
                 return;
+            case ("scale", "GET"):
+                await WriteJsonAsync(context, 200, ApiService.Scale(type, api.Get(type, ns, name))).ConfigureAwait(false);
+                return;
+            case ("scale", "PUT"):
+                await WriteJsonAsync(context, 200, api.UpdateScale(type, ns!, name, await ReadJsonAsync(request).ConfigureAwait(false), dryRun)).ConfigureAwait(false);
+                return;
+            case ("scale", "PATCH"):
+                {
+                    var scalePatch = await JsonNode.ParseAsync(request.Body).ConfigureAwait(false) ?? throw ApiException.BadRequest("empty patch");
+                    var scaleContentType = (request.ContentType ?? "").Split(';')[0].Trim();
+                    await WriteJsonAsync(context, 200, api.PatchScale(type, ns!, name, scaleContentType, scalePatch, dryRun)).ConfigureAwait(false);
+                    return;
+                }
             case ("binding", "POST"):
                 var binding = await ReadJsonAsync(request).ConfigureAwait(false);
                 api.Bind(ns!, name, binding["target"]?["name"]?.GetValue<string>() ?? throw ApiException.BadRequest("binding target name is required"), binding["metadata"]?["uid"]?.GetValue<string>());

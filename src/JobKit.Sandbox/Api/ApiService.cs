@@ -17,7 +17,7 @@ public sealed record DeleteResult(JsonObject Object, bool Deleted);
 /// registry and the kinds' strategies apply (pkg/registry), on top of <see cref="ObjectStore"/>. The HTTP layer
 /// and the sandbox's in-process controllers both go through it.
 /// </summary>
-public sealed class ApiService(ObjectStore store, TimeProvider time)
+public sealed partial class ApiService(ObjectStore store, TimeProvider time)
 {
     private const string GenerateNameAlphabet = "bcdfghjklmnpqrstvwxz2456789";
 
@@ -248,9 +248,25 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
                 }
             }
             Defaulting.Apply(type.Group, type.Version, type.Kind, next);
-            if (type.HasGeneration && !JsonNode.DeepEquals(next["spec"], current["spec"]))
+            // A Deployment's generation also counts annotation changes (pkg/registry/apps/deployment/strategy.go).
+            if (type.HasGeneration && (!JsonNode.DeepEquals(next["spec"], current["spec"])
+                || (type == ResourceTypes.Deployment && !JsonNode.DeepEquals(metadata["annotations"], currentMeta["annotations"]))))
             {
                 metadata["generation"] = (currentMeta["generation"].AsLong() ?? 0) + 1;
+            }
+            if (type == ResourceTypes.DaemonSet)
+            {
+                // spec.templateGeneration (seen as an annotation in v1) is the server's: kept, and bumped by a template change.
+                var templateGeneration = long.TryParse(currentMeta["annotations"]?[Defaulting.DaemonSetTemplateGenerationAnnotation]?.GetValue<string>(), out var g) ? g : 0;
+                if (!JsonNode.DeepEquals(next["spec"]?["template"], current["spec"]?["template"]))
+                {
+                    templateGeneration++;
+                }
+                if (metadata["annotations"] is not JsonObject annotations)
+                {
+                    metadata["annotations"] = annotations = [];
+                }
+                annotations[Defaulting.DaemonSetTemplateGenerationAnnotation] = templateGeneration.ToString(CultureInfo.InvariantCulture);
             }
         }
         if (currentMeta["deletionTimestamp"] is not null)
@@ -522,6 +538,7 @@ public sealed class ApiService(ObjectStore store, TimeProvider time)
     private static JsonObject Ordered(ResourceType type, JsonObject obj)
     {
         Normalization.Apply(obj);
+        Defaulting.ShapeStatus(type.Group, type.Kind, obj);
         var ordered = new JsonObject { ["kind"] = type.Kind, ["apiVersion"] = type.ApiVersion, ["metadata"] = obj["metadata"]?.DeepClone() };
         foreach (var (key, value) in obj)
         {

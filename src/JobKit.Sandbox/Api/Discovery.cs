@@ -81,6 +81,12 @@ public static class Discovery
                         subresource["kind"] = "Binding";
                         subresource["verbs"] = new JsonArray("create");
                         break;
+                    case "scale":
+                        subresource["group"] = "autoscaling";
+                        subresource["version"] = "v1";
+                        subresource["kind"] = "Scale";
+                        subresource["verbs"] = new JsonArray("get", "patch", "update");
+                        break;
                     case "log":
                         subresource["kind"] = "Pod";
                         subresource["verbs"] = new JsonArray("get");

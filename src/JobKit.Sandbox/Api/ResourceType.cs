@@ -42,8 +42,13 @@ public static class ResourceTypes
     public static readonly ResourceType Job = new("batch", "v1", "Job", "jobs", true, [], ["status"], HasGeneration: true, Categories: ["all"]);
     public static readonly ResourceType CronJob = new("batch", "v1", "CronJob", "cronjobs", true, ["cj"], ["status"], HasGeneration: true, Categories: ["all"]);
     public static readonly ResourceType Lease = new("coordination.k8s.io", "v1", "Lease", "leases", true, [], []);
+    public static readonly ResourceType Deployment = new("apps", "v1", "Deployment", "deployments", true, ["deploy"], ["status", "scale"], HasGeneration: true, Categories: ["all"]);
+    public static readonly ResourceType ReplicaSet = new("apps", "v1", "ReplicaSet", "replicasets", true, ["rs"], ["status", "scale"], HasGeneration: true, Categories: ["all"]);
+    public static readonly ResourceType StatefulSet = new("apps", "v1", "StatefulSet", "statefulsets", true, ["sts"], ["status", "scale"], HasGeneration: true, Categories: ["all"]);
+    public static readonly ResourceType DaemonSet = new("apps", "v1", "DaemonSet", "daemonsets", true, ["ds"], ["status"], HasGeneration: true, Categories: ["all"]);
 
-    public static readonly IReadOnlyList<ResourceType> All = [Namespace, Node, ConfigMap, Secret, ServiceAccount, Pod, Event, Job, CronJob, Lease];
+    public static readonly IReadOnlyList<ResourceType> All =
+        [Namespace, Node, ConfigMap, Secret, ServiceAccount, Pod, Event, Job, CronJob, Lease, Deployment, ReplicaSet, StatefulSet, DaemonSet];
 
     public static ResourceType? Find(string group, string version, string plural) =>
         All.FirstOrDefault(t => t.Group == group && t.Version == version && t.Plural == plural);

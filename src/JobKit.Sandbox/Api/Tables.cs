@@ -74,6 +74,46 @@ public static class Tables
                 new("Last Schedule", "string", (o, now) => Str(o, "status", "lastScheduleTime") is { } t ? Age(t, now) : "<none>"),
                 age,
             ],
+            "Deployment" =>
+            [
+                name,
+                new("Ready", "string", (o, _) => $"{Int(o, "status", "readyReplicas")}/{Int(o, "spec", "replicas")}"),
+                new("Up-to-date", "integer", (o, _) => Int(o, "status", "updatedReplicas")),
+                new("Available", "integer", (o, _) => Int(o, "status", "availableReplicas")),
+                age,
+                .. Wide(o => o["spec"]?["template"]?["spec"]),
+                new("Selector", "string", (o, _) => FormatLabelSelector(o["spec"]?["selector"]), 1),
+            ],
+            "ReplicaSet" =>
+            [
+                name,
+                new("Desired", "integer", (o, _) => Int(o, "spec", "replicas")),
+                new("Current", "integer", (o, _) => Int(o, "status", "replicas")),
+                new("Ready", "integer", (o, _) => Int(o, "status", "readyReplicas")),
+                age,
+                .. Wide(o => o["spec"]?["template"]?["spec"]),
+                new("Selector", "string", (o, _) => FormatLabelSelector(o["spec"]?["selector"]), 1),
+            ],
+            "StatefulSet" =>
+            [
+                name,
+                new("Ready", "string", (o, _) => $"{Int(o, "status", "readyReplicas")}/{Int(o, "spec", "replicas")}"),
+                age,
+                .. Wide(o => o["spec"]?["template"]?["spec"]),
+            ],
+            "DaemonSet" =>
+            [
+                name,
+                new("Desired", "integer", (o, _) => Int(o, "status", "desiredNumberScheduled")),
+                new("Current", "integer", (o, _) => Int(o, "status", "currentNumberScheduled")),
+                new("Ready", "integer", (o, _) => Int(o, "status", "numberReady")),
+                new("Up-to-date", "integer", (o, _) => Int(o, "status", "updatedNumberScheduled")),
+                new("Available", "integer", (o, _) => Int(o, "status", "numberAvailable")),
+                new("Node Selector", "string", (o, _) => FormatLabels(o["spec"]?["template"]?["spec"]?["nodeSelector"])),
+                age,
+                .. Wide(o => o["spec"]?["template"]?["spec"]),
+                new("Selector", "string", (o, _) => FormatLabelSelector(o["spec"]?["selector"]), 1),
+            ],
             "ConfigMap" => [name, new("Data", "integer", (o, _) => ((o["data"] as JsonObject)?.Count ?? 0) + ((o["binaryData"] as JsonObject)?.Count ?? 0)), age],
             "Secret" => [name, new("Type", "string", (o, _) => Str(o, "type")), new("Data", "integer", (o, _) => (o["data"] as JsonObject)?.Count ?? 0), age],
             "Namespace" => [name, new("Status", "string", (o, _) => Str(o, "status", "phase")), age],
@@ -107,6 +147,46 @@ public static class Tables
         bool b => JsonValue.Create(b),
         _ => JsonValue.Create(value.ToString()),
     };
+
+    private static int Int(JsonObject obj, string field, string key) => obj[field]?[key].AsInt() ?? 0;
+
+    /// <summary>The wide columns of the workload printers: the pod template's container names and images.</summary>
+    private static Column[] Wide(Func<JsonObject, JsonNode?> podSpec) =>
+    [
+        new("Containers", "string", (o, _) => string.Join(",", (podSpec(o)?["containers"] as JsonArray ?? []).Select(c => c?["name"]?.GetValue<string>())), 1),
+        new("Images", "string", (o, _) => string.Join(",", (podSpec(o)?["containers"] as JsonArray ?? []).Select(c => c?["image"]?.GetValue<string>())), 1),
+    ];
+
+    /// <summary>labels.FormatLabels: sorted <c>k=v</c> pairs, or &lt;none&gt;.</summary>
+    private static string FormatLabels(JsonNode? labels) =>
+        labels is JsonObject { Count: > 0 } map
+            ? string.Join(",", map.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => $"{p.Key}={p.Value?.GetValue<string>()}"))
+            : "<none>";
+
+    /// <summary>metav1.FormatLabelSelector: the selector's requirements sorted by key, or &lt;none&gt;.</summary>
+    internal static string FormatLabelSelector(JsonNode? selector)
+    {
+        var requirements = new List<(string Key, string Text)>();
+        foreach (var (k, v) in selector?["matchLabels"] as JsonObject ?? [])
+        {
+            requirements.Add((k, $"{k}={v?.GetValue<string>()}"));
+        }
+        foreach (var e in (selector?["matchExpressions"] as JsonArray ?? []).OfType<JsonObject>())
+        {
+            var key = e["key"]?.GetValue<string>() ?? "";
+            var values = string.Join(",", (e["values"] as JsonArray ?? []).Select(v => v?.GetValue<string>()).Order(StringComparer.Ordinal));
+            requirements.Add((key, e["operator"]?.GetValue<string>() switch
+            {
+                "In" => $"{key} in ({values})",
+                "NotIn" => $"{key} notin ({values})",
+                "Exists" => key,
+                "DoesNotExist" => "!" + key,
+                var op => $"{key} {op} ({values})",
+            }));
+        }
+        var text = string.Join(",", requirements.OrderBy(r => r.Key, StringComparer.Ordinal).Select(r => r.Text));
+        return text.Length == 0 ? "<none>" : text;
+    }
 
     private static IEnumerable<JsonNode?> Statuses(JsonObject pod) => pod["status"]?["containerStatuses"] as JsonArray ?? [];
 

@@ -80,6 +80,14 @@ internal sealed class Scheduler(ApiService api, ILogger logger)
                 return false;
             }
         }
+        // The one node affinity the sandbox honours: a DaemonSet pod's matchFields metadata.name In [node].
+        var terms = pod["spec"]?["affinity"]?["nodeAffinity"]?["requiredDuringSchedulingIgnoredDuringExecution"]?["nodeSelectorTerms"] as JsonArray ?? [];
+        var nameTerms = terms.OfType<JsonObject>().SelectMany(t => t["matchFields"] as JsonArray ?? []).OfType<JsonObject>()
+            .Where(f => f["key"]?.GetValue<string>() == "metadata.name" && f["operator"]?.GetValue<string>() == "In").ToList();
+        if (nameTerms.Count > 0 && !nameTerms.Any(f => (f["values"] as JsonArray ?? []).Any(v => v?.GetValue<string>() == StoreObject.Name(node))))
+        {
+            return false;
+        }
         var tolerations = (pod["spec"]?["tolerations"] as JsonArray ?? []).OfType<JsonObject>().ToList();
         foreach (var taint in (node["spec"]?["taints"] as JsonArray ?? []).OfType<JsonObject>())
         {

@@ -43,6 +43,10 @@ internal sealed class EventRecorder
             V1Job => ("batch/v1", "Job"),
             V1CronJob => ("batch/v1", "CronJob"),
             V1Pod => ("v1", "Pod"),
+            V1Deployment => ("apps/v1", "Deployment"),
+            V1ReplicaSet => ("apps/v1", "ReplicaSet"),
+            V1StatefulSet => ("apps/v1", "StatefulSet"),
+            V1DaemonSet => ("apps/v1", "DaemonSet"),
             _ => (obj.ApiVersion, obj.Kind),
         };
         var involved = new V1ObjectReference

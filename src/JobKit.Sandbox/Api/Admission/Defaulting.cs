@@ -17,6 +17,8 @@ namespace JobKit.Sandbox.Api.Admission;
 /// </summary>
 public static class Defaulting
 {
+    public const string DaemonSetTemplateGenerationAnnotation = "deprecated.daemonset.template.generation";
+
     public const string ServiceAccountTokenMountPath = "/var/run/secrets/kubernetes.io/serviceaccount";
 
     private const string RandomAlphabet = "bcdfghjklmnpqrstvwxz2456789";
@@ -112,8 +114,133 @@ public static class Defaulting
             case ("coordination.k8s.io", "Lease"):
                 Child(obj, "spec");
                 break;
+            case ("apps", "Deployment" or "ReplicaSet" or "StatefulSet" or "DaemonSet"):
+                DefaultWorkload(kind, Child(obj, "spec"));
+                break;
             default:
                 break;
+        }
+    }
+
+    /// <summary>SetDefaults_Deployment, _ReplicaSet, _StatefulSet, _DaemonSet (pkg/apis/apps/v1/defaults.go), and the pod template's.</summary>
+    private static void DefaultWorkload(string kind, JsonObject spec)
+    {
+        switch (kind)
+        {
+            case "Deployment":
+                {
+                    SetIfMissing(spec, "replicas", 1);
+                    var strategy = Child(spec, "strategy");
+                    if (string.IsNullOrEmpty((string?)strategy["type"]))
+                    {
+                        strategy["type"] = "RollingUpdate";
+                    }
+                    if ((string?)strategy["type"] == "RollingUpdate")
+                    {
+                        var rolling = Child(strategy, "rollingUpdate");
+                        SetIfMissing(rolling, "maxUnavailable", "25%");
+                        SetIfMissing(rolling, "maxSurge", "25%");
+                    }
+                    SetIfMissing(spec, "revisionHistoryLimit", 10);
+                    SetIfMissing(spec, "progressDeadlineSeconds", 600);
+                    break;
+                }
+            case "ReplicaSet":
+                SetIfMissing(spec, "replicas", 1);
+                break;
+            case "StatefulSet":
+                {
+                    if (string.IsNullOrEmpty((string?)spec["podManagementPolicy"]))
+                    {
+                        spec["podManagementPolicy"] = "OrderedReady";
+                    }
+                    var strategy = Child(spec, "updateStrategy");
+                    if (string.IsNullOrEmpty((string?)strategy["type"]))
+                    {
+                        strategy["type"] = "RollingUpdate";
+                        Child(strategy, "rollingUpdate");
+                    }
+                    if ((string?)strategy["type"] == "RollingUpdate" && strategy["rollingUpdate"] is JsonObject rolling)
+                    {
+                        SetIfMissing(rolling, "partition", 0);
+                    }
+                    var retention = Child(spec, "persistentVolumeClaimRetentionPolicy");
+                    SetIfMissing(retention, "whenDeleted", "Retain");
+                    SetIfMissing(retention, "whenScaled", "Retain");
+                    SetIfMissing(spec, "replicas", 1);
+                    SetIfMissing(spec, "revisionHistoryLimit", 10);
+                    SetIfMissing(spec, "serviceName", "");
+                    break;
+                }
+            case "DaemonSet":
+                {
+                    var strategy = Child(spec, "updateStrategy");
+                    if (string.IsNullOrEmpty((string?)strategy["type"]))
+                    {
+                        strategy["type"] = "RollingUpdate";
+                    }
+                    if ((string?)strategy["type"] == "RollingUpdate")
+                    {
+                        var rolling = Child(strategy, "rollingUpdate");
+                        SetIfMissing(rolling, "maxUnavailable", 1);
+                        SetIfMissing(rolling, "maxSurge", 0);
+                    }
+                    SetIfMissing(spec, "revisionHistoryLimit", 10);
+                    break;
+                }
+        }
+        // omitempty scalars a Go round trip drops.
+        foreach (var field in new[] { "minReadySeconds" })
+        {
+            if (Validation.Num(spec[field]) == 0)
+            {
+                spec.Remove(field);
+            }
+        }
+        if (spec["paused"] is JsonValue paused && paused.GetValueKind() == JsonValueKind.False)
+        {
+            spec.Remove("paused");
+        }
+        DefaultPodTemplate(Child(spec, "template"));
+    }
+
+    /// <summary>The apps/v1 status fields without omitempty (always written, 0 included); the others vanish at 0.</summary>
+    private static readonly Dictionary<string, string[]> RequiredStatusFields = new()
+    {
+        ["Deployment"] = [],
+        ["ReplicaSet"] = ["replicas"],
+        ["StatefulSet"] = ["replicas", "availableReplicas"],
+        ["DaemonSet"] = ["currentNumberScheduled", "numberMisscheduled", "desiredNumberScheduled", "numberReady"],
+    };
+
+    private static readonly string[] OmitEmptyStatusFields =
+    [
+        "observedGeneration", "replicas", "updatedReplicas", "readyReplicas", "availableReplicas", "unavailableReplicas",
+        "fullyLabeledReplicas", "currentReplicas", "updatedNumberScheduled", "numberAvailable", "numberUnavailable",
+        "currentRevision", "updateRevision",
+    ];
+
+    /// <summary>What the Go round trip does to an apps/v1 status: required counters present, omitempty zeros gone.</summary>
+    public static void ShapeStatus(string group, string kind, JsonObject obj)
+    {
+        if (group != "apps" || !RequiredStatusFields.TryGetValue(kind, out var required) || obj["status"] is not JsonObject status)
+        {
+            return;
+        }
+        foreach (var field in OmitEmptyStatusFields.Except(required))
+        {
+            if (status[field] is JsonValue v && (Validation.Num(v) == 0 || (v.GetValueKind() == JsonValueKind.String && v.GetValue<string>().Length == 0)))
+            {
+                status.Remove(field);
+            }
+        }
+        foreach (var field in required)
+        {
+            SetIfMissing(status, field, 0);
+        }
+        if (status["conditions"] is JsonArray { Count: 0 })
+        {
+            status.Remove("conditions");
         }
     }
 
@@ -169,6 +296,16 @@ public static class Defaulting
             case ("batch", "CronJob"):
                 obj["status"] = new JsonObject();
                 Child(obj, "metadata")["generation"] = 1;
+                break;
+            case ("apps", "Deployment" or "ReplicaSet" or "StatefulSet"):
+                obj["status"] = new JsonObject();
+                Child(obj, "metadata")["generation"] = 1;
+                break;
+            case ("apps", "DaemonSet"):
+                obj["status"] = new JsonObject();
+                Child(obj, "metadata")["generation"] = 1;
+                // The v1 face of the internal spec.templateGeneration.
+                Child(Child(obj, "metadata"), "annotations")[DaemonSetTemplateGenerationAnnotation] = "1";
                 break;
             case ("", "Namespace"):
                 {

@@ -151,6 +151,10 @@ public static partial class Validation
             case ("batch", "Job"):
                 Job(obj, old, e);
                 break;
+            case ("apps", "Deployment" or "ReplicaSet" or "StatefulSet" or "DaemonSet"):
+                ObjectMeta(obj, e, SubdomainErrors);
+                Workload(kind, obj["spec"] as JsonObject ?? [], old?["spec"] as JsonObject, e);
+                break;
             case ("batch", "CronJob"):
                 ObjectMeta(obj, e, SubdomainErrors);
                 if (old is null && Name(obj).Length > 52)

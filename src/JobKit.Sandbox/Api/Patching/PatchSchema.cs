@@ -83,6 +83,11 @@ internal static class PatchSchema
 
         PatchType Kind() => new PatchType().Struct("metadata", objectMeta);
 
+        // k8s.io/api/apps/v1: the workloads' templates, and conditions merged by type. DeploymentSpec.strategy is
+        // patchStrategy:"retainKeys", which only matters for the $retainKeys directive the patch itself carries.
+        var conditionsStatus = new PatchType().MergeList("conditions", "type");
+        var workloadSpec = new PatchType().Struct("template", podTemplateSpec);
+
         return new()
         {
             [("", "Pod")] = Kind().Struct("spec", podSpec).Struct("status", podStatus),
@@ -99,6 +104,10 @@ internal static class PatchSchema
             [("batch", "Job")] = Kind().Struct("spec", jobSpec).Struct("status", jobStatus),
             [("batch", "CronJob")] = Kind().Struct("spec", new PatchType().Struct("jobTemplate", jobTemplateSpec)),
             [("coordination.k8s.io", "Lease")] = Kind(),
+            [("apps", "Deployment")] = Kind().Struct("spec", workloadSpec).Struct("status", conditionsStatus),
+            [("apps", "ReplicaSet")] = Kind().Struct("spec", workloadSpec).Struct("status", conditionsStatus),
+            [("apps", "StatefulSet")] = Kind().Struct("spec", workloadSpec).Struct("status", conditionsStatus),
+            [("apps", "DaemonSet")] = Kind().Struct("spec", workloadSpec).Struct("status", conditionsStatus),
         };
     }
 }
