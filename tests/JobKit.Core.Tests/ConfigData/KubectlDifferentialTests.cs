@@ -250,7 +250,7 @@ public sealed class KubectlDifferentialTests
     }
 
     /// <summary>Like <see cref="Kubectl.RunAsync"/>, with a working directory and a controlled environment.</summary>
-    private static async Task<KubectlResult> RunKubectlAsync(TempDirectory directory, string[] flags, Dictionary<string, string?> environment)
+    private static async Task<ProcessResult> RunKubectlAsync(TempDirectory directory, string[] flags, Dictionary<string, string?> environment)
     {
         var kubeconfig = directory.Combine("kubeconfig.empty");
         await File.WriteAllTextAsync(kubeconfig, "", TestContext.Current.CancellationToken);
@@ -298,7 +298,7 @@ public sealed class KubectlDifferentialTests
                 process.Kill(entireProcessTree: true);
                 throw;
             }
-            return new KubectlResult($"kubectl {string.Join(' ', args)}", process.ExitCode, await stdout, await stderr);
+            return new ProcessResult($"kubectl {string.Join(' ', args)}", process.ExitCode, await stdout, await stderr);
         }
     }
 }

@@ -32,7 +32,7 @@ public sealed class DeploymentKubectlTests(ClusterFixture cluster)
 
         """;
 
-    private async Task<KubectlResult> Ok(string ns, params string[] args)
+    private async Task<ProcessResult> Ok(string ns, params string[] args)
     {
         var result = await cluster.KubectlAsync([.. args, "-n", ns], timeout: KubectlTimeout, cancellationToken: Ct);
         Assert.True(result.ExitCode == 0, result.ToString());
