@@ -113,7 +113,7 @@ public static class ContentHash
                     json.BytesMap(binaryData);
                 }
                 json.PropertyName("data");
-                json.StringMap(data?.Select(e => KeyValuePair.Create(e.Key, e.Value ?? "")));
+                json.StringMap(data);
                 if (immutable is { } isImmutable)
                 {
                     json.PropertyName("immutable");

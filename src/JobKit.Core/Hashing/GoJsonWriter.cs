@@ -68,7 +68,10 @@ internal sealed class GoJsonWriter
         needsComma = true;
     }
 
-    /// <summary>A JSON object of the entries, keys in Go's order; a null dictionary is written as <c>null</c>.</summary>
+    /// <summary>
+    /// A JSON object of the entries, keys in Go's order; a null dictionary is written as <c>null</c>. A null value is written as
+    /// <c>""</c>: neither tool can produce one, and KubernetesClient's YAML reader turns an empty value into null.
+    /// </summary>
     public void StringMap(IEnumerable<KeyValuePair<string, string>>? entries)
     {
         if (entries is null)
@@ -80,12 +83,12 @@ internal sealed class GoJsonWriter
         foreach (var (key, value) in SortedByUtf8(entries))
         {
             PropertyName(key);
-            String(value);
+            String(value ?? "");
         }
         EndObject();
     }
 
-    /// <summary>A JSON object of base64 (standard, padded) values as Go encodes <c>map[string][]byte</c>; null bytes are <c>null</c>.</summary>
+    /// <summary>A JSON object of base64 (standard, padded) values as Go encodes <c>map[string][]byte</c>; null values as for <see cref="StringMap"/>.</summary>
     public void BytesMap(IEnumerable<KeyValuePair<string, byte[]>>? entries)
     {
         if (entries is null)
@@ -97,7 +100,7 @@ internal sealed class GoJsonWriter
         foreach (var (key, value) in SortedByUtf8(entries))
         {
             PropertyName(key);
-            String(value is null ? null : Convert.ToBase64String(value));
+            String(value is null ? "" : Convert.ToBase64String(value));
         }
         EndObject();
     }

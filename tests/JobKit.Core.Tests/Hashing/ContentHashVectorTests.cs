@@ -158,4 +158,13 @@ public sealed class ContentHashVectorTests
             """{"data":{"a":"3","｡":"2","🚀":"1"},"kind":"ConfigMap","name":""}""",
             ContentHash.CanonicalJson(new V1ConfigMap { Data = data }, ContentHashAlgorithm.Kustomize));
     }
+
+    [Fact]
+    public void A_Secret_read_with_KubernetesYaml_hashes_like_the_manifest_although_empty_values_become_null()
+    {
+        var secret = k8s.KubernetesYaml.Deserialize<V1Secret>("apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\ntype: my-type\ndata:\n  one: \"\"\n");
+        Assert.Null(secret.Data["one"]);
+        Assert.Equal("74bd68bm66", ContentHash.Suffix(secret, ContentHashAlgorithm.Kustomize));
+        Assert.Equal("""{"data":{"one":""},"kind":"Secret","name":"s","type":"my-type"}""", ContentHash.CanonicalJson(secret, ContentHashAlgorithm.Kubectl));
+    }
 }
