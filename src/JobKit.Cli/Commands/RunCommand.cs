@@ -43,13 +43,13 @@ internal static class RunCommand
                 RunSource.Manifest m => m.Job.Metadata?.Name,
                 _ => $"run-{runId}",
             };
-            var hasData = ConfigSources.Any(parse, flags);
+            var hasData = flags.Sources.Any(parse);
             var configMapName = parse.GetValue(configMap) ?? (hasData && source is RunSource.Image ? name : null);
             if (hasData && configMapName is null)
             {
                 throw new UsageException("--from-literal/--from-file/--from-env-file need --configmap NAME: the ConfigMap name the Job reads");
             }
-            var (data, binaryData) = ConfigSources.Read(parse, flags, configMapName);
+            var content = flags.Sources.Read(parse, configMapName);
             return new TransientRunRequest
             {
                 Namespace = ns,
@@ -57,8 +57,8 @@ internal static class RunCommand
                 JobName = name,
                 Source = source,
                 ConfigMapName = configMapName,
-                Data = data,
-                BinaryData = binaryData,
+                Data = content.Data,
+                BinaryData = content.BinaryData.ToDictionary(e => e.Key, e => e.Value.ToArray()),
                 TtlSecondsAfterFinished = parse.GetValue(flags.TtlSecondsAfterFinished),
             };
         }));

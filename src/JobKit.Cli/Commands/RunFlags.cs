@@ -7,11 +7,7 @@ internal sealed class RunFlags
 {
     public KubeFlags Kube { get; } = new();
 
-    public Option<string[]> FromLiteral { get; } = new("--from-literal") { Description = "A key and literal value for the run's ConfigMap (key=value), as kubectl create configmap." };
-
-    public Option<string[]> FromFile { get; } = new("--from-file") { Description = "A file or directory for the run's ConfigMap ([key=]path), as kubectl create configmap." };
-
-    public Option<string[]> FromEnvFile { get; } = new("--from-env-file") { Description = "An env file (KEY=value lines) for the run's ConfigMap, as kubectl create configmap." };
+    public ConfigSources Sources { get; } = new();
 
     public Option<string> Timeout { get; } = new("--timeout") { Description = "Give up waiting after this long (e.g. 90s, 1h), clean up, exit 124. Default: wait as long as the Job runs.", DefaultValueFactory = _ => "0" };
 
@@ -32,7 +28,8 @@ internal sealed class RunFlags
     public void AddTo(Command command)
     {
         Kube.AddTo(command);
-        foreach (var option in new Option[] { FromLiteral, FromFile, FromEnvFile, Timeout, DryRun, Output, KeepOnFailure, Logs, Sandbox, SandboxSeed, TtlSecondsAfterFinished })
+        Sources.AddTo(command);
+        foreach (var option in new Option[] { Timeout, DryRun, Output, KeepOnFailure, Logs, Sandbox, SandboxSeed, TtlSecondsAfterFinished })
         {
             command.Options.Add(option);
         }

@@ -12,10 +12,9 @@ internal static class SandboxCommand
         var port = new Option<int>("--port") { Description = "Port to serve the API on (127.0.0.1); 0 picks a free one.", DefaultValueFactory = _ => 0 };
         var kubeconfigOut = new Option<string?>("--kubeconfig-out") { Description = "Where to write the kubeconfig (mode 0600). Default: ./jobkit-sandbox.kubeconfig" };
         var noKubelet = new Option<bool>("--no-kubelet") { Description = "Do not run the process kubelet (pods stay Pending)." };
-        var runJob = new Option<FileInfo?>("--run-job") { Description = "Create the Job in this manifest, print its pods' logs, wait for it to finish, then stop the sandbox. Exit code 0 if the Job completed, 1 if it failed." };
         var command = new Command("sandbox", "Start a local Kubernetes-compatible cluster: API server, controllers and a process kubelet that runs containers' commands as local processes.")
         {
-            port, kubeconfigOut, noKubelet, runJob,
+            port, kubeconfigOut, noKubelet,
         };
         command.SetAction(async (parse, _) =>
         {
@@ -33,10 +32,6 @@ internal static class SandboxCommand
             await Console.Error.WriteLineAsync($"sandbox: kubeconfig {path}").ConfigureAwait(false);
             try
             {
-                if (parse.GetValue(runJob) is { } manifest)
-                {
-                    return await SandboxJobRunner.RunAsync(cluster, manifest, cancellationToken).ConfigureAwait(false);
-                }
                 await Console.Error.WriteLineAsync($"sandbox: export KUBECONFIG={path}; stop with Ctrl-C").ConfigureAwait(false);
                 try
                 {

@@ -39,15 +39,15 @@ public static class TransientConfigMapCommand
             {
                 throw new UsageException("a COMMAND can only be given with --job-image");
             }
-            var (data, binaryData) = ConfigSources.Read(parse, flags, parse.GetValue(name));
+            var content = flags.Sources.Read(parse, parse.GetValue(name));
             return new TransientRunRequest
             {
                 Namespace = ns,
                 JobName = parse.GetValue(jobName),
                 Source = source,
                 ConfigMapName = parse.GetValue(name),
-                Data = data,
-                BinaryData = binaryData,
+                Data = content.Data,
+                BinaryData = content.BinaryData.ToDictionary(e => e.Key, e => e.Value.ToArray()),
                 TtlSecondsAfterFinished = parse.GetValue(flags.TtlSecondsAfterFinished),
             };
         }, "create transient_configmap completed"));

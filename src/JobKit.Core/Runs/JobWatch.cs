@@ -37,6 +37,10 @@ internal sealed class JobWatch : IAsyncDisposable
                 finished.TrySetResult((RunOutcome.Vanished, Last));
                 return Task.CompletedTask;
             }
+            if (finished.Task.IsCompleted)
+            {
+                return Task.CompletedTask;
+            }
             Last = job;
             observer.JobChanged(Progress(job, started.Elapsed));
             if (JobConditions.Terminal(job) is { } succeeded)
