@@ -18,6 +18,9 @@ internal static class RunExecution
     public static async Task<int> RunAsync(ParseResult parse, RunFlags flags, Func<string, TransientRunRequest> request, string? successLine = null)
     {
         using var signals = new TerminationSignals();
+        // System.Text.Json builds its metadata for the big Job and CronJob models on first use (~0.4 s): let it do so
+        // on the other core while the kubeconfig is read and the connection is set up.
+        _ = Task.Run(() => KubernetesJson.Deserialize<V1CronJob>(KubernetesJson.Serialize(new V1CronJob { Spec = new V1CronJobSpec { JobTemplate = new V1JobTemplateSpec() } })));
         try
         {
             var dryRun = parse.GetResult(flags.DryRun) is null ? null : parse.GetValue(flags.DryRun) ?? "client";
