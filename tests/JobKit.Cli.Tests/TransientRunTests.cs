@@ -221,4 +221,61 @@ public sealed class TransientRunTests(ClusterFixture cluster)
             File.Delete(manifest);
         }
     }
+
+    [Fact]
+    public async Task Logs_of_a_Job_with_several_pods_are_prefixed_with_pod_and_container()
+    {
+        await using var ns = await cluster.CreateNamespaceAsync("parallel", Ct);
+        var manifest = Path.Combine(Path.GetTempPath(), $"jobkit-{ns.Name}.yaml");
+        await File.WriteAllTextAsync(manifest, """
+            apiVersion: batch/v1
+            kind: Job
+            metadata:
+              name: pair
+            spec:
+              completions: 2
+              parallelism: 2
+              template:
+                spec:
+                  restartPolicy: Never
+                  containers:
+                    - name: worker
+                      image: busybox:1.36
+                      command: ["sh", "-c", "echo working"]
+            """, Ct);
+        try
+        {
+            var run = await cluster.JobkitAsync("run", "-f", manifest, "-n", ns);
+
+            Assert.True(run.ExitCode == 0, run.ToString());
+            var lines = run.StandardOutput.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+            Assert.Equal(2, lines.Length);
+            Assert.All(lines, line => Assert.Matches(@"^\[pod/pair-[a-z0-9]+/worker\] working$", line));
+            Assert.Empty(await cluster.ObjectsInAsync(ns));
+        }
+        finally
+        {
+            File.Delete(manifest);
+        }
+    }
+
+    [Fact]
+    public async Task Client_dry_run_prints_a_List_and_creates_nothing_and_logs_false_prints_no_log()
+    {
+        await using var ns = await NamespaceWithFooBatchAsync("dry-run");
+
+        var dryRun = await cluster.KubectlCreateTransientConfigMapAsync("foo-configmap", "--from-literal=num=2", "--job-name=test", "--job-from=cronjob/foo-batch", "-n", ns, "--dry-run=client", "-o", "json");
+
+        Assert.True(dryRun.ExitCode == 0, dryRun.ToString());
+        var list = System.Text.Json.Nodes.JsonNode.Parse(dryRun.StandardOutput)!;
+        Assert.Equal("List", (string?)list["kind"]);
+        Assert.Equal(["Job", "ConfigMap"], list["items"]!.AsArray().Select(i => (string?)i!["kind"]));
+        Assert.Empty(await cluster.ObjectsInAsync(ns));
+
+        var quiet = await cluster.KubectlCreateTransientConfigMapAsync("foo-configmap", "--from-literal=num=2", "--job-name=test", "--job-from=cronjob/foo-batch", "-n", ns, "--logs=false");
+
+        Assert.True(quiet.ExitCode == 0, quiet.ToString());
+        Assert.Equal("", quiet.StandardOutput);
+        Assert.Empty(await cluster.ObjectsInAsync(ns));
+    }
 }
