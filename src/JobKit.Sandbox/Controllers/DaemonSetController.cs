@@ -104,7 +104,7 @@ public sealed class DaemonSetController
             return null;
         }
         var set = JobLogic.DeepCopy(cached);
-        var hash = ComputeHash(set.Spec.Template, set.Status?.CollisionCount);
+        var hash = ComputeHash(set.Spec.Template, set.Status?.CollisionCount ?? 0);
         var templateGeneration = set.Metadata.Annotations?.TryGetValue("deprecated.daemonset.template.generation", out var g) == true ? g : "1";
         var wanted = nodes.Items.Where(n => ShouldRun(set, n)).Select(n => n.Metadata.Name).ToHashSet();
         var owned = pods.Items.Where(p => p.Metadata.NamespaceProperty == ns && ControllerOf(p.Metadata)?.Uid == set.Metadata.Uid).ToList();

@@ -74,7 +74,9 @@ public sealed class StatefulSetController
         }
         var set = JobLogic.DeepCopy(cached);
         var replicas = set.Spec.Replicas ?? 1;
-        var updateRevision = $"{name}-{ComputeHash(set.Spec.Template, set.Status?.CollisionCount)}";
+        // Status starts without collisionCount and then always carries 0: both must name the same revision (the real
+        // controller matches revisions by content through ControllerRevisions, which the sandbox does not keep).
+        var updateRevision = $"{name}-{ComputeHash(set.Spec.Template, set.Status?.CollisionCount ?? 0)}";
         var currentRevision = string.IsNullOrEmpty(set.Status?.CurrentRevision) ? updateRevision : set.Status.CurrentRevision;
         var owned = pods.Items.Where(p => p.Metadata.NamespaceProperty == ns && ControllerOf(p.Metadata)?.Uid == set.Metadata.Uid).ToList();
         if (set.Metadata.DeletionTimestamp is null)
