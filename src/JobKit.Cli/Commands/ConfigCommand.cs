@@ -17,6 +17,7 @@ internal static class ConfigCommand
     {
         var command = new Command("config", "Content-hashed ConfigMaps and Secrets (NAME-<hash>, as kustomize's generators name them) and the workloads that read them.");
         command.Subcommands.Add(Generate());
+        command.Subcommands.Add(ConfigApplyCommand.Create());
         return command;
     }
 
