@@ -15,12 +15,12 @@ public sealed class ConfigApplyTests(ClusterFixture cluster)
     private const string RevisionAnnotation = "deployment.kubernetes.io/revision";
 
     /// <summary>A Deployment of one <c>sleep 3600</c> pod reading ConfigMap <paramref name="configMap"/> as env and as a volume.</summary>
-    private static V1Deployment Web(string name, string configMap) => new()
+    private static V1Deployment Web(string name, string configMap, int replicas = 1) => new()
     {
         Metadata = new V1ObjectMeta { Name = name },
         Spec = new V1DeploymentSpec
         {
-            Replicas = 1,
+            Replicas = replicas,
             Selector = new V1LabelSelector { MatchLabels = new Dictionary<string, string> { ["app"] = name } },
             Template = new V1PodTemplateSpec
             {
@@ -205,7 +205,7 @@ public sealed class ConfigApplyTests(ClusterFixture cluster)
     public async Task Bad_input_exits_2_and_changes_nothing()
     {
         await using var ns = await WebReadingAppAsync("cfg-bad");
-        await cluster.Client.AppsV1.CreateNamespacedDeploymentAsync(Web("other", "unrelated"), ns, cancellationToken: Ct);
+        await cluster.Client.AppsV1.CreateNamespacedDeploymentAsync(Web("other", "unrelated", replicas: 0), ns, cancellationToken: Ct);
         var before = await cluster.Client.AppsV1.ReadNamespacedDeploymentAsync("web", ns, cancellationToken: Ct);
         var configMaps = await ConfigMapNamesAsync(ns);
 
