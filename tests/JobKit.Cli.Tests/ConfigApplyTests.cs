@@ -202,6 +202,34 @@ public sealed class ConfigApplyTests(ClusterFixture cluster)
     }
 
     [Fact]
+    public async Task A_failed_rollout_exits_1_prints_the_undo_command_and_prunes_nothing()
+    {
+        await using var ns = await WebReadingAppAsync("cfg-fail");
+        var first = await cluster.JobkitConfigAsync("apply", "app", "--from-literal", "MODE=ok", "--to", "deployment/web", "-n", ns, "--wait");
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var v1 = Created(first);
+        // From now on a pod stays up only with MODE=ok (else it exits after half a second, before the 2 s minReadySeconds make it
+        // available), and the Deployment gives up after 3 s without progress.
+        await ApiAssert.RetryOnConflictAsync(async () =>
+        {
+            var web = await cluster.Client.AppsV1.ReadNamespacedDeploymentAsync("web", ns, cancellationToken: Ct);
+            web.Spec.ProgressDeadlineSeconds = 3;
+            web.Spec.MinReadySeconds = 2;
+            web.Spec.Template.Spec.Containers[0].Command = ["sh", "-c", "[ \"$MODE\" = ok ] && exec sleep 3600; sleep 0.5; exit 1"];
+            return await cluster.Client.AppsV1.ReplaceNamespacedDeploymentAsync(web, "web", ns, cancellationToken: Ct);
+        });
+        await RolledOutAsync(ns, "web");
+
+        var broken = await cluster.JobkitConfigAsync("apply", "app", "--from-literal", "MODE=broken", "--to", "deployment/web", "-n", ns, "--wait", "--keep", "1", "--timeout", "90s");
+
+        Assert.True(broken.ExitCode == 1, broken.ToString());
+        Assert.Contains("deployment \"web\" exceeded its progress deadline", broken.StandardError, StringComparison.Ordinal);
+        Assert.Contains($"kubectl rollout undo deployment/web -n {ns}", broken.StandardError, StringComparison.Ordinal);
+        Assert.DoesNotContain("pruned", broken.StandardOutput, StringComparison.Ordinal);
+        Assert.Contains(v1, await ConfigMapNamesAsync(ns));
+    }
+
+    [Fact]
     public async Task Bad_input_exits_2_and_changes_nothing()
     {
         await using var ns = await WebReadingAppAsync("cfg-bad");
