@@ -1,8 +1,6 @@
 using System.CommandLine;
-using System.Net;
 using JobKit.Core.Config;
 using k8s;
-using k8s.Autorest;
 
 namespace JobKit.Cli.Commands;
 
@@ -27,7 +25,7 @@ internal static class ConfigApplyCommand
         command.SetAction(async (parse, _) =>
         {
             using var signals = new TerminationSignals();
-            try
+            return await CommandErrors.GuardAsync(signals, async () =>
             {
                 var mode = parse.GetResult(dryRun) is null ? null : parse.GetValue(dryRun) ?? "client";
                 if (mode is not (null or "client" or "server" or "none"))
@@ -57,48 +55,9 @@ internal static class ConfigApplyCommand
                     ConfigRolloutOutcome.TimedOut => ExitCodes.TimedOut,
                     _ => ExitCodes.Succeeded,
                 };
-            }
-            catch (OperationCanceledException) when (signals.ExitCode is { } signalled)
-            {
-                return signalled;
-            }
-            catch (Exception e) when (e is UsageException or ConfigInputException)
-            {
-                await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-                return ExitCodes.Usage;
-            }
-            catch (HttpOperationException e)
-            {
-                var status = TryStatus(e);
-                await Console.Error.WriteLineAsync($"error: {status?.Message ?? $"{(int)e.Response.StatusCode} {e.Response.ReasonPhrase}"}").ConfigureAwait(false);
-                return e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.BadRequest
-                    ? ExitCodes.Usage
-                    : ExitCodes.Api;
-            }
-            catch (HttpRequestException e)
-            {
-                await Console.Error.WriteLineAsync($"error: cannot reach the API server: {e.Message}").ConfigureAwait(false);
-                return ExitCodes.Api;
-            }
-            catch (TaskCanceledException e) when (signals.ExitCode is null)
-            {
-                await Console.Error.WriteLineAsync($"error: the API server did not answer within --request-timeout ({e.Message})").ConfigureAwait(false);
-                return ExitCodes.Api;
-            }
+            }).ConfigureAwait(false);
         });
         return command;
-    }
-
-    private static k8s.Models.V1Status? TryStatus(HttpOperationException e)
-    {
-        try
-        {
-            return string.IsNullOrEmpty(e.Response.Content) ? null : KubernetesJson.Deserialize<k8s.Models.V1Status>(e.Response.Content);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null;
-        }
     }
 }
 

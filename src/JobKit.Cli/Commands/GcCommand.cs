@@ -20,7 +20,7 @@ internal static class GcCommand
         command.SetAction(async (parse, _) =>
         {
             using var signals = new TerminationSignals();
-            try
+            return await CommandErrors.GuardAsync(signals, async () =>
             {
                 var (configuration, ns) = kube.Resolve(parse);
                 using var client = kube.CreateClient(parse, configuration);
@@ -42,21 +42,7 @@ internal static class GcCommand
                     }
                 }
                 return ExitCodes.Succeeded;
-            }
-            catch (UsageException e)
-            {
-                await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-                return ExitCodes.Usage;
-            }
-            catch (OperationCanceledException) when (signals.ExitCode is { } code)
-            {
-                return code;
-            }
-            catch (Exception e) when (e is k8s.Autorest.HttpOperationException or HttpRequestException)
-            {
-                await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-                return ExitCodes.Api;
-            }
+            }).ConfigureAwait(false);
         });
         return command;
     }

@@ -1,10 +1,8 @@
 using System.CommandLine;
-using System.Net;
 using System.Text.Json.Nodes;
 using JobKit.Core.Runs;
 using JobKit.Sandbox;
 using k8s;
-using k8s.Autorest;
 using k8s.Models;
 
 namespace JobKit.Cli.Commands;
@@ -21,7 +19,7 @@ internal static class RunExecution
         // System.Text.Json builds its metadata for the big Job and CronJob models on first use (~0.4 s): let it do so
         // on the other core while the kubeconfig is read and the connection is set up.
         _ = Task.Run(() => KubernetesJson.Deserialize<V1CronJob>(KubernetesJson.Serialize(new V1CronJob { Spec = new V1CronJobSpec { JobTemplate = new V1JobTemplateSpec() } })));
-        try
+        return await CommandErrors.GuardAsync(signals, async () =>
         {
             var dryRun = parse.GetResult(flags.DryRun) is null ? null : parse.GetValue(flags.DryRun) ?? "client";
             if (dryRun is not (null or "client" or "server" or "none"))
@@ -80,36 +78,7 @@ internal static class RunExecution
                 await Console.Error.WriteLineAsync(successLine).ConfigureAwait(false);
             }
             return code;
-        }
-        catch (OperationCanceledException) when (signals.ExitCode is { } signalled)
-        {
-            // Interrupted before anything was created.
-            return signalled;
-        }
-        catch (Exception e) when (e is RunInputException or UsageException)
-        {
-            await Console.Error.WriteLineAsync($"error: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.Usage;
-        }
-        catch (HttpOperationException e)
-        {
-            var status = TryStatus(e);
-            await Console.Error.WriteLineAsync($"error: {status?.Message ?? $"{(int)e.Response.StatusCode} {e.Response.ReasonPhrase}"}").ConfigureAwait(false);
-            // The server refusing what was asked (invalid, not found) is bad input; the rest is the API's trouble.
-            return e.Response.StatusCode is HttpStatusCode.UnprocessableEntity or HttpStatusCode.NotFound or HttpStatusCode.Conflict or HttpStatusCode.BadRequest
-                ? ExitCodes.Usage
-                : ExitCodes.Api;
-        }
-        catch (HttpRequestException e)
-        {
-            await Console.Error.WriteLineAsync($"error: cannot reach the API server: {e.Message}").ConfigureAwait(false);
-            return ExitCodes.Api;
-        }
-        catch (TaskCanceledException e) when (signals.ExitCode is null)
-        {
-            await Console.Error.WriteLineAsync($"error: the API server did not answer within --request-timeout ({e.Message})").ConfigureAwait(false);
-            return ExitCodes.Api;
-        }
+        }).ConfigureAwait(false);
     }
 
     private static async Task<SandboxCluster> StartSandboxAsync(ParseResult parse, RunFlags flags, CancellationToken cancellationToken)
@@ -153,18 +122,6 @@ internal static class RunExecution
                     Console.Out.WriteLine($"{kind}/{o.Metadata.Name ?? o.Metadata.GenerateName} created ({(dryRun == "server" ? "server dry run" : "dry run")})");
                 }
                 break;
-        }
-    }
-
-    private static V1Status? TryStatus(HttpOperationException e)
-    {
-        try
-        {
-            return string.IsNullOrEmpty(e.Response.Content) ? null : KubernetesJson.Deserialize<V1Status>(e.Response.Content);
-        }
-        catch (System.Text.Json.JsonException)
-        {
-            return null;
         }
     }
 }
