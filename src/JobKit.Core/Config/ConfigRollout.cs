@@ -48,27 +48,22 @@ public sealed class ConfigRollout(IKubernetes client, IRolloutObserver observer)
             throw new ConfigInputException($"{job}: a Job's pod template is immutable, so it cannot be pointed at a new version (roll its CronJob instead, or recreate the Job)");
         }
 
-        var reads = await Task.WhenAll(targets.Select(async target =>
+        var reads = await WorkloadApi.ReadAllAsync(client, request.Namespace, targets, cancellationToken).ConfigureAwait(false);
+        if (targets.Zip(reads).FirstOrDefault(pair => pair.Second is null) is { First: { } missing })
         {
-            try
-            {
-                return await WorkloadApi.ReadAsync(client, request.Namespace, target, cancellationToken).ConfigureAwait(false);
-            }
-            catch (HttpOperationException e) when (e.Response.StatusCode == HttpStatusCode.NotFound)
-            {
-                throw new ConfigInputException($"{target}: not found in namespace \"{request.Namespace}\"", e);
-            }
-        })).ConfigureAwait(false);
+            throw new ConfigInputException($"{missing}: not found in namespace \"{request.Namespace}\"");
+        }
 
         var updates = new List<WorkloadUpdate>();
         for (var i = 0; i < targets.Count; i++)
         {
-            var readsNow = ReferencedVersions(reads[i], request.Name, request.Secret);
+            var workload = reads[i]!;
+            var readsNow = ReferencedVersions(workload, request.Name, request.Secret);
             if (readsNow.Count == 0)
             {
                 throw new ConfigInputException($"{targets[i]} does not read {kind} {request.Name} (nor any {request.Name}-<hash> version of it)");
             }
-            updates.Add(new WorkloadUpdate(targets[i], reads[i], readsNow));
+            updates.Add(new WorkloadUpdate(targets[i], workload, readsNow));
         }
         return new ConfigRolloutPlan(request, version, updates);
     }

@@ -16,6 +16,59 @@ internal static class WorkloadApi
         _ => throw new InvalidOperationException($"unknown kind {workload.Kind}"),
     };
 
+    /// <summary>
+    /// Reads <paramref name="targets"/>: one GET each, or one LIST per kind when several of a kind are named (100
+    /// Deployments cost one request, not 100). Null for a workload that does not exist.
+    /// </summary>
+    public static async Task<IReadOnlyList<IKubernetesObject<V1ObjectMeta>?>> ReadAllAsync(IKubernetes client, string ns, IReadOnlyList<WorkloadReference> targets, CancellationToken ct)
+    {
+        const int ListFrom = 3;
+        var listed = new Dictionary<WorkloadKind, Dictionary<string, IKubernetesObject<V1ObjectMeta>>>();
+        foreach (var kind in targets.GroupBy(t => t.Kind).Where(g => g.Count() >= ListFrom).Select(g => g.Key))
+        {
+            listed[kind] = (await ListAsync(client, ns, kind, ct).ConfigureAwait(false)).ToDictionary(o => o.Metadata.Name);
+        }
+        return await Task.WhenAll(targets.Select(async target =>
+        {
+            if (listed.TryGetValue(target.Kind, out var byName))
+            {
+                return byName.GetValueOrDefault(target.Name);
+            }
+            try
+            {
+                return await ReadAsync(client, ns, target, ct).ConfigureAwait(false);
+            }
+            catch (k8s.Autorest.HttpOperationException e) when (e.Response.StatusCode == System.Net.HttpStatusCode.NotFound)
+            {
+                return null;
+            }
+        })).ConfigureAwait(false);
+    }
+
+    /// <summary>A LIST's items lack apiVersion and kind, which a PUT body must carry: they are set here.</summary>
+    private static async Task<IEnumerable<IKubernetesObject<V1ObjectMeta>>> ListAsync(IKubernetes client, string ns, WorkloadKind kind, CancellationToken ct)
+    {
+        static IEnumerable<IKubernetesObject<V1ObjectMeta>> Typed<T>(IEnumerable<T> items, string apiVersion, string kind)
+            where T : IKubernetesObject<V1ObjectMeta>
+        {
+            foreach (var item in items)
+            {
+                item.ApiVersion = apiVersion;
+                item.Kind = kind;
+                yield return item;
+            }
+        }
+        return kind switch
+        {
+            WorkloadKind.Deployment => Typed((await client.AppsV1.ListNamespacedDeploymentAsync(ns, cancellationToken: ct).ConfigureAwait(false)).Items, "apps/v1", "Deployment").ToList(),
+            WorkloadKind.StatefulSet => Typed((await client.AppsV1.ListNamespacedStatefulSetAsync(ns, cancellationToken: ct).ConfigureAwait(false)).Items, "apps/v1", "StatefulSet").ToList(),
+            WorkloadKind.DaemonSet => Typed((await client.AppsV1.ListNamespacedDaemonSetAsync(ns, cancellationToken: ct).ConfigureAwait(false)).Items, "apps/v1", "DaemonSet").ToList(),
+            WorkloadKind.CronJob => Typed((await client.BatchV1.ListNamespacedCronJobAsync(ns, cancellationToken: ct).ConfigureAwait(false)).Items, "batch/v1", "CronJob").ToList(),
+            WorkloadKind.Job => Typed((await client.BatchV1.ListNamespacedJobAsync(ns, cancellationToken: ct).ConfigureAwait(false)).Items, "batch/v1", "Job").ToList(),
+            _ => throw new InvalidOperationException($"unknown kind {kind}"),
+        };
+    }
+
     /// <summary>PUT with the object's resourceVersion: a 409 Conflict means someone changed it since it was read.</summary>
     public static async Task<IKubernetesObject<V1ObjectMeta>> ReplaceAsync(IKubernetes client, IKubernetesObject<V1ObjectMeta> workload, string? dryRun, CancellationToken ct)
     {
