@@ -68,12 +68,14 @@ internal static class RunExecution
             observer.Dispose();
             var code = result.Outcome switch
             {
+                // A success whose cleanup could not finish is not the clean result 0 promises (the warning lists what is left).
+                RunOutcome.Succeeded when result.LeftBehind.Count > 0 => ExitCodes.Api,
                 RunOutcome.Succeeded => ExitCodes.Succeeded,
                 RunOutcome.Failed or RunOutcome.Vanished => ExitCodes.JobFailed,
                 RunOutcome.TimedOut => ExitCodes.TimedOut,
                 _ => signals.ExitCode ?? ExitCodes.Interrupted,
             };
-            if (code == ExitCodes.Succeeded && successLine is not null && result.LeftBehind.Count == 0)
+            if (code == ExitCodes.Succeeded && successLine is not null)
             {
                 await Console.Error.WriteLineAsync(successLine).ConfigureAwait(false);
             }

@@ -130,7 +130,7 @@ public sealed class TransientRun
     {
         var ns = job.Metadata.NamespaceProperty;
         var name = job.Metadata.Name;
-        using var timeout = options.Timeout is { } limit ? new CancellationTokenSource(limit - started.Elapsed) : new CancellationTokenSource();
+        using var timeout = options.Timeout is { } limit ? new CancellationTokenSource(TimeSpan.FromTicks(Math.Max(0, (limit - started.Elapsed).Ticks))) : new CancellationTokenSource();
         using var waiting = CancellationTokenSource.CreateLinkedTokenSource(interrupt, timeout.Token);
         using var watches = new CancellationTokenSource();
 
