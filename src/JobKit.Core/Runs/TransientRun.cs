@@ -137,17 +137,29 @@ public sealed class TransientRun
         var pods = Informer<V1Pod>.Create<V1PodList>((rv, watch, ct) => client.CoreV1.ListNamespacedPodWithHttpMessagesAsync(
             ns, labelSelector: $"batch.kubernetes.io/controller-uid={job.Metadata.Uid}", resourceVersion: rv, watch: watch, allowWatchBookmarks: watch ? true : null, cancellationToken: ct));
         var logs = new PodLogFollower(client, observer, MayRunSeveralPods(job));
-        if (options.StreamLogs)
+        // The Job and its pods come on two watches: the Job can be seen finished before its pods' last states are.
+        var podsSeenFinished = new HashSet<string>();
+        var podsToSee = int.MaxValue;
+        var podsCaughtUp = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        pods.Changed += (type, pod, _) =>
         {
-            pods.Changed += (type, pod, _) =>
+            if (type != WatchEventType.Deleted && options.StreamLogs)
             {
-                if (type != WatchEventType.Deleted)
+                logs.Follow(pod, watches.Token);
+            }
+            lock (podsSeenFinished)
+            {
+                if (pod.Status?.Phase is "Succeeded" or "Failed")
                 {
-                    logs.Follow(pod, watches.Token);
+                    podsSeenFinished.Add(pod.Metadata.Name);
                 }
-                return Task.CompletedTask;
-            };
-        }
+                if (podsSeenFinished.Count >= podsToSee)
+                {
+                    podsCaughtUp.TrySetResult();
+                }
+            }
+            return Task.CompletedTask;
+        };
         var podLoop = Task.Run(() => pods.RunFromAsync(job.Metadata.ResourceVersion, [], watches.Token), CancellationToken.None);
         RunOutcome outcome;
         V1Job? final;
@@ -162,7 +174,19 @@ public sealed class TransientRun
 
         if (outcome is RunOutcome.Succeeded or RunOutcome.Failed)
         {
-            // The last lines of a pod that just ended are still on their way.
+            // Wait (briefly) until the pod watch has shown every pod the Job counts as finished, so that each has had its
+            // log stream and its failure reported; then for the streams' last lines.
+            lock (podsSeenFinished)
+            {
+                // Pods the Job controller has seen finish but not yet counted are listed in uncountedTerminatedPods.
+                var uncounted = final?.Status?.UncountedTerminatedPods;
+                podsToSee = (final?.Status?.Succeeded ?? 0) + (final?.Status?.Failed ?? 0) + (uncounted?.Succeeded?.Count ?? 0) + (uncounted?.Failed?.Count ?? 0);
+                if (podsSeenFinished.Count >= podsToSee)
+                {
+                    podsCaughtUp.TrySetResult();
+                }
+            }
+            await Task.WhenAny(podsCaughtUp.Task, Task.Delay(TimeSpan.FromSeconds(10), CancellationToken.None)).ConfigureAwait(false);
             await logs.DrainAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         }
         await watches.CancelAsync().ConfigureAwait(false);
