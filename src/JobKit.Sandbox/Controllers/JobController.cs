@@ -812,26 +812,7 @@ public sealed class JobController
             },
             Spec = spec,
         };
-        try
-        {
-            var created = await client.CoreV1.CreateNamespacedPodAsync(pod, job.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
-            recorder.Event(job, EventRecorder.Normal, "SuccessfulCreate", $"Created pod: {created.Metadata.Name}");
-            return null;
-        }
-        catch (OperationCanceledException)
-        {
-            throw;
-        }
-        catch (Exception e)
-        {
-            if (e is HttpOperationException he && he.Response.Content?.Contains("NamespaceTerminating", StringComparison.Ordinal) == true)
-            {
-                // The namespace is being torn down: all further creations fail too.
-                return null;
-            }
-            recorder.Event(job, EventRecorder.Warning, "FailedCreate", $"Error creating: {ErrorText(e)}");
-            return e;
-        }
+        return await PodCreation.CreateAsync(client, recorder, job, pod, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>addCompletionIndexEnvVariables: JOB_COMPLETION_INDEX from the index label (PodIndexLabel, 1.32).</summary>

@@ -194,25 +194,7 @@ public sealed class ReplicaSetController
     private async Task<Exception?> CreatePodAsync(V1ReplicaSet rs, V1OwnerReference controllerRef, CancellationToken cancellationToken)
     {
         var pod = PodFromTemplate(rs.Spec.Template, rs, controllerRef);
-        try
-        {
-            var created = await client.CoreV1.CreateNamespacedPodAsync(pod, rs.Metadata.NamespaceProperty, cancellationToken: cancellationToken).ConfigureAwait(false);
-            recorder.Event(rs, EventRecorder.Normal, "SuccessfulCreate", $"Created pod: {created.Metadata.Name}");
-            return null;
-        }
-        catch (OperationCanceledException)
-        {
-            throw;
-        }
-        catch (Exception e)
-        {
-            if (e is HttpOperationException he && he.Response.Content?.Contains("NamespaceTerminating", StringComparison.Ordinal) == true)
-            {
-                return null;
-            }
-            recorder.Event(rs, EventRecorder.Warning, "FailedCreate", $"Error creating: {JobController.ErrorText(e)}");
-            return e;
-        }
+        return await PodCreation.CreateAsync(client, recorder, rs, pod, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<Exception?> DeletePodAsync(string key, V1ReplicaSet rs, V1Pod pod, CancellationToken cancellationToken)
